@@ -3,6 +3,6 @@
  * @module
  */
 console.log("No paper section is implemented yet; running the kernel benchmark instead.");
-const bench = new Deno.Command(Deno.execPath(), { args: ["run", "-A", "bench/matmul_bench.ts"] });
+const bench = new Deno.Command(Deno.execPath(), { args: ["run", "-A", "bench/kernels_bench.ts"] });
 const { code } = await bench.spawn().status;
 Deno.exit(code);
