@@ -1,0 +1,356 @@
+/**
+ * Elementwise ops: unary maps and their backward, binary ops with row or column broadcast, scale, axpy and fill.
+ * Every op records one dispatch into a {@link StepEncoder}, works in place (`out === x`) as well as out of place, and
+ * has a CPU reference beside it.
+ *
+ * In place: WebGPU (wgpu) rejects a dispatch that binds one buffer both read-only and read-write, even at disjoint
+ * ranges ("conflicting usages"). {@link OpKernel} therefore picks, per dispatch, how each input is bound: its own
+ * read-only binding; read through the output's binding when it is exactly the output's range (in place); or its own
+ * read-write binding when it is another range of the output's buffer (two views carved out of one arena).
+ *
+ * @example
+ * ```ts
+ * const enc = gpu.encoder("mlp");
+ * unary(enc, "gelu", h, a);            // a [T, 4C] = gelu(h)
+ * binary(enc, "add", x, bias, x);      // x [T, C] += bias [C], in place
+ * unaryBackward(enc, "gelu", h, da, dh); // dh = da · gelu'(h)
+ * axpy(enc, -lr, grad, param);         // param += -lr · grad
+ * await enc.submit();
+ * ```
+ * @module
+ */
+import type { StepEncoder } from "./encoder.ts";
+import { FLAT_ID_WGSL, grid1d, Kernel, type ParamType } from "./kernel.ts";
+import { ACTIVATION_WGSL, geluCpu } from "./matmul.ts";
+import type { Tensor } from "./tensor.ts";
+
+/** What an {@link OpKernel} declares: f32 inputs read through `ld_<name>(i)`, and one read-write output array. */
+export interface OpKernelDef {
+  name: string;
+  /** Input names, in binding order; the WGSL reads input `x` as `ld_x(i)`. */
+  inputs: readonly string[];
+  /** Name of the read-write output array. */
+  output: string;
+  params: Record<string, ParamType>;
+  /** WGSL after the generated declarations and loaders; defines `main`. */
+  code: string;
+}
+
+/** A kernel whose inputs may alias its output; compiles the binding variant each dispatch needs, once. */
+export class OpKernel {
+  readonly #variants = new Map<string, Kernel>();
+  constructor(readonly def: OpKernelDef) {}
+
+  /** Records a dispatch; `tensors` holds every input and the output by name. */
+  dispatch(
+    enc: StepEncoder,
+    tensors: Record<string, Tensor>,
+    params: Record<string, number>,
+    grid: readonly number[],
+  ): void {
+    const { name, inputs, output } = this.def;
+    const out = tensors[output];
+    const modes = inputs.map((i) => bindMode(name, i, tensors[i], output, out));
+    const key = modes.join("");
+    let k = this.#variants.get(key);
+    if (!k) {
+      const buffers: Record<string, "read" | "rw"> = {};
+      const loaders = inputs.map((i, j) => {
+        if (modes[j] !== "o") buffers[i] = modes[j] === "r" ? "read" : "rw";
+        return `fn ld_${i}(i: u32) -> f32 { return ${modes[j] === "o" ? output : i}[i]; }`;
+      });
+      buffers[output] = "rw";
+      k = new Kernel({
+        name: `${name}[${key}]`,
+        buffers,
+        params: this.def.params,
+        code: loaders.join("\n") + this.def.code,
+      });
+      this.#variants.set(key, k);
+    }
+    const bound: Record<string, Tensor> = { [output]: out };
+    inputs.forEach((i, j) => modes[j] !== "o" && (bound[i] = tensors[i]));
+    enc.dispatch(k, bound, params, grid);
+  }
+}
+
+/** r: own read-only binding; w: own read-write binding (same buffer as the output, other range); o: the output. */
+function bindMode(op: string, name: string, t: Tensor, outName: string, out: Tensor): "r" | "w" | "o" {
+  if (!t) throw new TypeError(`${op}: input '${name}' was not given`);
+  if (t.buffer !== out.buffer) return "r";
+  if (t.offset === out.offset && t.byteLength === out.byteLength) return "o";
+  if (t.offset < out.offset + out.byteLength && out.offset < t.offset + t.byteLength) {
+    throw new RangeError(
+      `${op}: input '${name}' ('${t.label}', bytes ${t.offset}+${t.byteLength}) partly overlaps output '${outName}' ` +
+        `('${out.label}', bytes ${out.offset}+${out.byteLength}); in place needs the identical range`,
+    );
+  }
+  return "w";
+}
+
+const WG = 256;
+
+/** Unary maps. gelu is the tanh approximation (GPT-2), shared with the matmul epilogue. */
+export type UnaryOp = "neg" | "exp" | "log" | "relu" | "gelu" | "sigmoid" | "tanh" | "square" | "sqrt";
+const UNARY: readonly UnaryOp[] = ["neg", "exp", "log", "relu", "gelu", "sigmoid", "tanh", "square", "sqrt"];
+
+// tanh is clamped at ±15, where it is exactly ±1 in f32, because some drivers compute it through exp and overflow.
+const UNARY_WGSL = ACTIVATION_WGSL + /* wgsl */ `
+fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
+fn unary_f(op: u32, x: f32) -> f32 {
+  switch op {
+    case 0u: { return -x; }
+    case 1u: { return exp(x); }
+    case 2u: { return log(x); }
+    case 3u: { return max(x, 0.0); }
+    case 4u: { return gelu(x); }
+    case 5u: { return sigm(x); }
+    case 6u: { return tanh(clamp(x, -15.0, 15.0)); }
+    case 7u: { return x * x; }
+    default: { return sqrt(x); }
+  }
+}
+// f'(x), for dx = dy · f'(x).
+fn unary_df(op: u32, x: f32) -> f32 {
+  switch op {
+    case 0u: { return -1.0; }
+    case 1u: { return exp(x); }
+    case 2u: { return 1.0 / x; }
+    case 3u: { return select(0.0, 1.0, x > 0.0); }
+    case 4u: {
+      let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
+      let t = tanh(clamp(u, -15.0, 15.0));
+      return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * x * x);
+    }
+    case 5u: { let s = sigm(x); return s * (1.0 - s); }
+    case 6u: { let t = tanh(clamp(x, -15.0, 15.0)); return 1.0 - t * t; }
+    case 7u: { return 2.0 * x; }
+    default: { return 0.5 / sqrt(x); }
+  }
+}
+`;
+const MAIN = `@compute @workgroup_size(${WG})
+fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
+  let i = flat_id(g, nw, ${WG}u);
+  if (i >= p.n) { return; }`;
+
+const unaryK = new OpKernel({
+  name: "unary",
+  inputs: ["x"],
+  output: "y",
+  params: { n: "u32", op: "u32" },
+  code: FLAT_ID_WGSL + UNARY_WGSL + `${MAIN}\n  y[i] = unary_f(p.op, ld_x(i));\n}`,
+});
+
+const unaryBackK = new OpKernel({
+  name: "unary_backward",
+  inputs: ["x", "dy"],
+  output: "dx",
+  params: { n: "u32", op: "u32" },
+  code: FLAT_ID_WGSL + UNARY_WGSL + `${MAIN}\n  dx[i] = ld_dy(i) * unary_df(p.op, ld_x(i));\n}`,
+});
+
+/** Binary ops. */
+export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min";
+const BINARY: readonly BinaryOp[] = ["add", "sub", "mul", "div", "max", "min"];
+
+const binaryK = new OpKernel({
+  name: "binary",
+  inputs: ["a", "b"],
+  output: "y",
+  params: { n: "u32", op: "u32", cols: "u32", bcast: "u32" },
+  code: FLAT_ID_WGSL + `${MAIN}
+  // b's index: 0 full, 1 row vector over the last dim, 2 column (one value per row).
+  var j = i;
+  if (p.bcast == 1u) { j = i % p.cols; } else if (p.bcast == 2u) { j = i / p.cols; }
+  let a = ld_a(i); let b = ld_b(j);
+  var v: f32;
+  switch p.op {
+    case 0u: { v = a + b; }
+    case 1u: { v = a - b; }
+    case 2u: { v = a * b; }
+    case 3u: { v = a / b; }
+    case 4u: { v = max(a, b); }
+    default: { v = min(a, b); }
+  }
+  y[i] = v;
+}`,
+});
+
+// y = alpha·x + beta·y; y is not read when beta is 0, so a fresh or NaN-filled y is overwritten cleanly.
+const axpbyK = new OpKernel({
+  name: "axpby",
+  inputs: ["x"],
+  output: "y",
+  params: { n: "u32", alpha: "f32", beta: "f32" },
+  code: FLAT_ID_WGSL + `${MAIN}
+  var v = p.alpha * ld_x(i);
+  if (p.beta != 0.0) { v = fma(p.beta, y[i], v); }
+  y[i] = v;
+}`,
+});
+
+const fillK = new OpKernel({
+  name: "fill",
+  inputs: [],
+  output: "y",
+  params: { n: "u32", value: "f32" },
+  code: FLAT_ID_WGSL + `${MAIN}\n  y[i] = p.value;\n}`,
+});
+
+function opCode<T extends string>(fn: string, op: T, ops: readonly T[]): number {
+  const c = ops.indexOf(op);
+  if (c < 0) throw new TypeError(`${fn}: unknown op '${op}'; expected one of ${ops.join(", ")}`);
+  return c;
+}
+
+function sameSize(fn: string, names: string, x: Tensor, y: Tensor): void {
+  if (x.size !== y.size) {
+    throw new RangeError(`${fn}: ${names} ('${x.label}' [${x.shape}], '${y.label}' [${y.shape}]) differ in size`);
+  }
+}
+
+function run(enc: StepEncoder, k: OpKernel, n: number, t: Record<string, Tensor>, p: Record<string, number>): void {
+  if (n > 0) k.dispatch(enc, t, { n, ...p }, grid1d(n, WG));
+}
+
+/** out = op(x), elementwise (out may be x). */
+export function unary(enc: StepEncoder, op: UnaryOp, x: Tensor, out: Tensor): void {
+  const code = opCode("unary", op, UNARY);
+  sameSize(`unary ${op}`, "x and out", x, out);
+  run(enc, unaryK, x.size, { x, y: out }, { op: code });
+}
+
+/** dx = dy · op'(x), the backward of {@link unary} from its input x (dx may be dy or x). */
+export function unaryBackward(enc: StepEncoder, op: UnaryOp, x: Tensor, dy: Tensor, dx: Tensor): void {
+  const code = opCode("unaryBackward", op, UNARY);
+  sameSize(`unaryBackward ${op}`, "x and dy", x, dy);
+  sameSize(`unaryBackward ${op}`, "x and dx", x, dx);
+  run(enc, unaryBackK, x.size, { x, dy, dx }, { op: code });
+}
+
+/** How b lines up with a in {@link binary}: 0 same size, 1 row vector [C], 2 column [..., 1]. Throws if neither. */
+export function broadcastKind(a: Tensor, b: Tensor, fn = "binary"): 0 | 1 | 2 {
+  const cols = a.shape.length > 0 ? a.shape[a.shape.length - 1] : 1;
+  const bLast = b.shape.length > 0 ? b.shape[b.shape.length - 1] : 1;
+  if (b.size === a.size) return 0;
+  if (b.size === cols && bLast === cols) return 1;
+  if (bLast === 1 && cols > 0 && b.size === a.size / cols) return 2;
+  throw new RangeError(
+    `${fn}: b ('${b.label}' [${b.shape}]) must have a's size, be a row vector [${cols}] or a column ` +
+      `[${a.shape.slice(0, -1)}, 1]; a ('${a.label}') is [${a.shape}]`,
+  );
+}
+
+/**
+ * out = a op b elementwise; b is a's size, a row vector [C] broadcast over the rows of a [..., C], or a column
+ * [..., 1] holding one value per row. out may be a (in place) or, when b is a's size, b.
+ */
+export function binary(enc: StepEncoder, op: BinaryOp, a: Tensor, b: Tensor, out: Tensor): void {
+  const code = opCode("binary", op, BINARY);
+  const bcast = broadcastKind(a, b, `binary ${op}`);
+  sameSize(`binary ${op}`, "a and out", a, out);
+  const cols = a.shape.length > 0 ? a.shape[a.shape.length - 1] : 1;
+  run(enc, binaryK, a.size, { a, b, y: out }, { op: code, cols: Math.max(cols, 1), bcast });
+}
+
+/** out = alpha · x (out may be x). */
+export function scale(enc: StepEncoder, x: Tensor, alpha: number, out: Tensor): void {
+  sameSize("scale", "x and out", x, out);
+  run(enc, axpbyK, x.size, { x, y: out }, { alpha, beta: 0 });
+}
+
+/** y += alpha · x (x may be y). */
+export function axpy(enc: StepEncoder, alpha: number, x: Tensor, y: Tensor): void {
+  sameSize("axpy", "x and y", x, y);
+  run(enc, axpbyK, x.size, { x, y }, { alpha, beta: 1 });
+}
+
+/** Sets every element of t to value. */
+export function fill(enc: StepEncoder, t: Tensor, value: number): void {
+  run(enc, fillK, t.size, { y: t }, { value });
+}
+
+// ---- CPU references (float64 arithmetic, rounded to f32 on store) ----
+
+/** f(x) in float64; the CPU twin of the WGSL `unary_f`. */
+export function unaryScalar(op: UnaryOp, x: number): number {
+  switch (op) {
+    case "neg":
+      return -x;
+    case "exp":
+      return Math.exp(x);
+    case "log":
+      return Math.log(x);
+    case "relu":
+      return Math.max(x, 0);
+    case "gelu":
+      return geluCpu(x);
+    case "sigmoid":
+      return 1 / (1 + Math.exp(-x));
+    case "tanh":
+      return Math.tanh(x);
+    case "square":
+      return x * x;
+    case "sqrt":
+      return Math.sqrt(x);
+  }
+}
+
+/** f'(x) in float64; the CPU twin of the WGSL `unary_df`. */
+export function unaryDerivative(op: UnaryOp, x: number): number {
+  switch (op) {
+    case "gelu": {
+      const c = 0.7978845608028654, u = c * (x + 0.044715 * x * x * x);
+      const t = Math.tanh(Math.max(-15, Math.min(15, u)));
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x);
+    }
+    case "sigmoid": {
+      const s = 1 / (1 + Math.exp(-x));
+      return s * (1 - s);
+    }
+    case "tanh":
+      return 1 - Math.tanh(x) ** 2;
+    case "relu":
+      return x > 0 ? 1 : 0;
+    case "neg":
+      return -1;
+    case "exp":
+      return Math.exp(x);
+    case "log":
+      return 1 / x;
+    case "square":
+      return 2 * x;
+    case "sqrt":
+      return 0.5 / Math.sqrt(x);
+  }
+}
+
+/** CPU reference of {@link unary}. */
+export function unaryCpu(op: UnaryOp, x: ArrayLike<number>): Float32Array {
+  return Float32Array.from(x, (v) => unaryScalar(op, v));
+}
+
+/** CPU reference of {@link unaryBackward}. */
+export function unaryBackwardCpu(op: UnaryOp, x: ArrayLike<number>, dy: ArrayLike<number>): Float32Array {
+  return Float32Array.from(x, (v, i) => dy[i] * unaryDerivative(op, v));
+}
+
+/** CPU reference of {@link binary}: `bcast` and `cols` as {@link broadcastKind} and a's last dimension give. */
+export function binaryCpu(
+  op: BinaryOp,
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  bcast: 0 | 1 | 2 = 0,
+  cols = 1,
+): Float32Array {
+  const f = {
+    add: (x: number, y: number) => x + y,
+    sub: (x: number, y: number) => x - y,
+    mul: (x: number, y: number) => x * y,
+    div: (x: number, y: number) => x / y,
+    max: Math.max,
+    min: Math.min,
+  }[op];
+  return Float32Array.from(a, (v, i) => f(v, b[bcast === 0 ? i : bcast === 1 ? i % cols : Math.floor(i / cols)]));
+}
