@@ -16,8 +16,7 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { kernel } from "./kernel.ts";
-import { requireAll, requireRange, tokenShape } from "./loss_common.ts";
+import { LossKernel, requireAll, requireRange, tokenShape } from "./loss_common.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** GPU inputs of {@link gae}. */
@@ -50,7 +49,7 @@ export interface GaeOptions {
   lambda?: number;
 }
 
-const gaeKernel = kernel({
+const gaeKernel = new LossKernel({
   name: "gae",
   buffers: {
     rewards: "read",
@@ -112,7 +111,7 @@ export function gae(enc: StepEncoder, inputs: GaeInputs, outputs: GaeOutputs, op
     bootstrap: inputs.bootstrap,
   });
   const { rewards, values, mask, terminated, bootstrap } = inputs;
-  enc.dispatch(gaeKernel, {
+  gaeKernel.dispatch(enc, {
     rewards,
     values,
     mask,

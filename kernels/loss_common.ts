@@ -10,6 +10,8 @@
  * 512 x 256-token rollout is 131072 elements, 512 per invocation).
  * @module
  */
+import type { StepEncoder } from "./encoder.ts";
+import { type BufferDecl, Kernel, type KernelDef } from "./kernel.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Invocations of the single-workgroup reduction kernels. */
@@ -65,6 +67,60 @@ fn expm1_minus_x(d: f32) -> f32 {
   return exp(d) - 1.0 - d;
 }
 `;
+
+/**
+ * A kernel whose read-only inputs may live in the same GPU buffer as its outputs (say logp and dlogp carved out of
+ * one activation arena). wgpu rejects a dispatch that binds one buffer both read-only and read-write, even at
+ * disjoint ranges (see elementwise.ts), so per dispatch every input that shares a buffer with an output is bound
+ * read-write instead; the WGSL is the same, only the declaration changes. Overlapping ranges between an input and an
+ * output, or between two outputs, are a RangeError naming both.
+ */
+export class LossKernel {
+  readonly #variants = new Map<string, Kernel>();
+  constructor(readonly def: KernelDef) {}
+
+  /** Records a dispatch, like {@link StepEncoder.dispatch}. */
+  dispatch(
+    enc: StepEncoder,
+    tensors: Record<string, Tensor>,
+    params: Record<string, number>,
+    grid: number | readonly number[],
+  ): void {
+    const entries = Object.entries(this.def.buffers);
+    const outs = entries.filter(([, d]) => d.startsWith("rw")).map(([n]) => n);
+    const overlap = (a: Tensor, b: Tensor) =>
+      a.buffer === b.buffer && a.offset < b.offset + b.byteLength && b.offset < a.offset + a.byteLength;
+    for (const [i, o] of outs.entries()) {
+      for (const o2 of outs.slice(i + 1)) {
+        if (tensors[o] && tensors[o2] && overlap(tensors[o], tensors[o2])) {
+          throw new RangeError(`${this.def.name}: outputs '${o}' and '${o2}' overlap in buffer '${tensors[o].label}'`);
+        }
+      }
+    }
+    let key = "";
+    const buffers: Record<string, BufferDecl> = {};
+    for (const [name, decl] of entries) {
+      const t = tensors[name];
+      const shared = !decl.startsWith("rw") && t && outs.some((o) => tensors[o]?.buffer === t.buffer);
+      if (shared) {
+        const clash = outs.find((o) => overlap(t, tensors[o]));
+        if (clash) {
+          throw new RangeError(
+            `${this.def.name}: input '${name}' ('${t.label}') overlaps output '${clash}' ('${tensors[clash].label}')`,
+          );
+        }
+      }
+      buffers[name] = shared ? (decl.replace(/^read/, "rw") as BufferDecl) : decl;
+      key += shared ? "w" : "-";
+    }
+    let k = this.#variants.get(key);
+    if (!k) {
+      const name = key.includes("w") ? `${this.def.name}[${key}]` : this.def.name;
+      this.#variants.set(key, k = new Kernel({ ...this.def, name, buffers }));
+    }
+    enc.dispatch(k, tensors, params, grid);
+  }
+}
 
 /** log σ(x) in float64, the stable form of {@link MATH_WGSL}. */
 export function logSigmoid(x: number): number {
