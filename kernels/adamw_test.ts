@@ -128,7 +128,7 @@ gpuTest("adamw: two runs are bitwise equal", async (gpu) => {
   assertBitwiseEqual(a.v, b.v, "v");
 });
 
-gpuTest("adamw: bad operands and hyper-parameters throw clear errors", async (gpu) => {
+gpuTest("adamw: bad operands and hyper-parameters throw clear errors", (gpu) => {
   const t = (n: number) => gpu.tensor([n]);
   const b = { params: t(8), grads: t(8), decayMask: t(8), m: t(8), v: t(8), coef: t(1) };
   const enc = gpu.encoder("bad");

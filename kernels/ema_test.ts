@@ -38,7 +38,7 @@ gpuTest("ema: eta 1 copies, eta 0 keeps, padding stays zero, two runs bitwise eq
   assertBitwiseEqual(a.subarray(150), new Float32Array(50), "padding");
 });
 
-gpuTest("ema: emaParams checks the size tables; bad eta and sizes throw", async (gpu) => {
+gpuTest("ema: emaParams checks the size tables; bad eta and sizes throw", (gpu) => {
   const mk = (names: string[]) => ({
     params: gpu.tensor([128]),
     entries: names.map((name, i) => ({ name, shape: [3], offset: 64 * i })),
