@@ -1,0 +1,279 @@
+/**
+ * Reads an audit case from YAML and validates all of it before anything runs; every error names the file, the line
+ * and the field.
+ *
+ * The format (examples/table1.yaml is the paper's Table 1):
+ *
+ * ```yaml
+ * title: Table 1, the state-less counter-example   # optional
+ * beta: 0.1                                        # β > 0 (Eqs. 2 and 7)
+ * prompts:                                         # prompt name -> its responses
+ *   x:
+ *     reference: { y1: 0.5, y2: 0.5, y3: 0 }       # π_ref(y|x): sums to 1; fractions such as 1/3 allowed
+ *     features: { y1: [1, 0], y2: [0, 1], y3: [2, 1] }  # optional φ(x, y), same length everywhere
+ * pairs:                                           # preference data, any of these forms:
+ *   - { prompt: x, chosen: y1, rejected: y2, count: 3 }
+ *   - y1 > y2 * 3          # the prompt may be left out when there is only one; '* count' defaults to 1
+ *   - x: y2 > y1           # 'prompt: chosen > rejected'
+ * candidates:                                      # optional policies to check (responses left out are 0)
+ *   pi_DPO: { x: { y1: 0.1, y2: 0, y3: 0.9 } }
+ * unseenReward: min                                # optional settings; see SETTINGS in case.ts
+ * gd: { steps: 300, model: linear }
+ * ```
+ *
+ * A response that appears in a pair must have π_ref > 0: the DPO loss (Eq. 7) divides by π_ref, so such a pair makes
+ * the loss undefined; the audit rejects it rather than pick a convention silently.
+ * @module
+ */
+import { isMap, isScalar } from "yaml";
+import { applySet, fields, setKey } from "../../util/config.ts";
+import {
+  type AuditSettings,
+  type Candidate,
+  defaultSettings,
+  type Pair,
+  parseUnseenRule,
+  type PromptCase,
+  SETTINGS,
+  type TabularCase,
+} from "./case.ts";
+import { NAME_RE, parseYaml, type Source, type YNode } from "./yaml_node.ts";
+
+const CASE_KEYS = ["prompts", "pairs", "candidates"];
+const PAIR_KEYS = ["prompt", "chosen", "rejected", "count"];
+/** How far a hand-written probability table may be from summing to 1 (it is then renormalised exactly). */
+export const SUM_TOLERANCE = 1e-6;
+
+/**
+ * Parses and validates a case. `sets` are `key=value` overrides of the settings (the CLI's `--set`), applied after
+ * the file.
+ *
+ * @example
+ * ```ts
+ * const c = parseCase(await Deno.readTextFile("examples/table1.yaml"), "examples/table1.yaml");
+ * ```
+ */
+export function parseCase(text: string, file: string, sets: string[] = []): TabularCase {
+  const { root, src } = parseYaml(text, file);
+  if (root === null) throw new RangeError(`${file} is empty: a case needs 'prompts' and 'pairs'`);
+  const top = new Map(src.entries(root, "the document", 1).map((e) => [e.key, e]));
+  const settings = defaultSettings();
+  const where = new Map<string, string>([["beta", "default"]]);
+  for (const e of top.values()) {
+    if (CASE_KEYS.includes(e.key)) continue;
+    if (!Object.hasOwn(SETTINGS, e.key)) {
+      const known = [...CASE_KEYS, ...fields(SETTINGS).map(([k]) => k)].join(", ");
+      throw src.error(e.line, `unknown key '${e.key}'; known keys: ${known}`);
+    }
+    const section = fields(SETTINGS).every(([k]) => k !== e.key);
+    const leaves = section ? src.entries(e.value, e.key, e.line).map((s) => ({ ...s, key: `${e.key}.${s.key}` })) : [e];
+    for (const leaf of leaves) {
+      let v = isScalar(leaf.value) ? leaf.value.value : (leaf.value as { toJSON?: () => unknown })?.toJSON?.();
+      if (leaf.key === "unseenReward" && typeof v === "number") v = String(v);
+      setKey(SETTINGS, settings, leaf.key, v, `${file} line ${leaf.line}`);
+      where.set(leaf.key, `${file} line ${leaf.line}`);
+    }
+  }
+  for (const s of sets) {
+    const eq = s.indexOf("=");
+    // unseenReward is a string that may hold a number: quote it so the config layer keeps it a string.
+    applySet(SETTINGS, settings, s.startsWith("unseenReward=") ? `unseenReward='${s.slice(eq + 1)}'` : s);
+    if (eq > 0) where.set(s.slice(0, eq).trim(), `--set ${s}`);
+  }
+  checkSettings(settings, where);
+
+  const promptsEntry = top.get("prompts");
+  if (!promptsEntry) throw new RangeError(`${file}: the case has no 'prompts' (prompt name -> { reference: ... })`);
+  const prompts = parsePrompts(src, promptsEntry.value, promptsEntry.line);
+  const pairsEntry = top.get("pairs");
+  if (!pairsEntry) throw new RangeError(`${file}: the case has no 'pairs' (the preference data)`);
+  const pairs = parsePairs(src, pairsEntry.value, pairsEntry.line, prompts);
+  const candEntry = top.get("candidates");
+  const candidates = candEntry ? parseCandidates(src, candEntry.value, candEntry.line, prompts) : [];
+  return { file, prompts, pairs, candidates, settings };
+}
+
+function checkSettings(s: AuditSettings, where: Map<string, string>): void {
+  // β ≤ 0 turns Eq. 2's KL penalty off or around, and Eq. 7's margin with it.
+  if (!(s.beta > 0)) throw new RangeError(`${where.get("beta")}: beta must be > 0, got ${s.beta}`);
+  parseUnseenRule(s.unseenReward, where.get("unseenReward") ?? "default");
+}
+
+function parsePrompts(src: Source, node: YNode | null, line: number): PromptCase[] {
+  const entries = src.entries(node, "prompts", line);
+  if (entries.length === 0) throw src.error(line, "prompts is empty: declare at least one prompt");
+  const prompts = entries.map((e): PromptCase => {
+    const f = `prompts.${e.key}`;
+    if (!NAME_RE.test(e.key)) {
+      throw src.error(e.line, `${f}: a prompt name may hold letters, digits and _ . ' + - only`);
+    }
+    const body = new Map(src.entries(e.value, f, e.line).map((b) => [b.key, b]));
+    for (const b of body.values()) {
+      if (b.key !== "reference" && b.key !== "features") {
+        throw src.error(b.line, `${f}.${b.key} is not a prompt field; a prompt has 'reference' and 'features'`);
+      }
+    }
+    const refEntry = body.get("reference");
+    if (!refEntry) throw src.error(e.line, `${f} has no 'reference' (response -> π_ref probability)`);
+    const refs = src.entries(refEntry.value, `${f}.reference`, refEntry.line);
+    if (refs.length === 0) throw src.error(refEntry.line, `${f}.reference is empty: declare at least one response`);
+    const responses = refs.map((r) => r.key);
+    for (const r of refs) {
+      if (!NAME_RE.test(r.key)) {
+        throw src.error(r.line, `${f}.reference: response name '${r.key}' may hold letters, digits and _ . ' + - only`);
+      }
+    }
+    const ref = refs.map((r) => src.probability(r.value, `${f}.reference.${r.key}`, r.line));
+    const sum = ref.reduce((a, b) => a + b, 0);
+    if (Math.abs(sum - 1) > SUM_TOLERANCE) {
+      const terms = refs.map((r, i) => `${r.key} ${ref[i]}`).join(" + ");
+      throw src.error(refEntry.line, `${f}.reference sums to ${sum}, not 1 (${terms})`);
+    }
+    const p: PromptCase = { name: e.key, responses, ref: ref.map((v) => v / sum) };
+    const featEntry = body.get("features");
+    if (featEntry) {
+      const rows = new Map<string, number[]>();
+      for (const r of src.entries(featEntry.value, `${f}.features`, featEntry.line)) {
+        const ff = `${f}.features.${r.key}`;
+        if (!responses.includes(r.key)) {
+          throw src.error(r.line, `${ff}: '${r.key}' is not a declared response of prompt '${e.key}'`);
+        }
+        const xs = src.items(r.value, ff, r.line).map((x, i) => src.number(x, `${ff}[${i}]`, r.line));
+        if (xs.length === 0) throw src.error(r.line, `${ff} is empty: give at least one feature`);
+        rows.set(r.key, xs);
+      }
+      const missing = responses.filter((y) => !rows.has(y));
+      if (missing.length > 0) throw src.error(featEntry.line, `${f}.features has no vector for ${missing.join(", ")}`);
+      p.features = responses.map((y) => rows.get(y)!);
+    }
+    return p;
+  });
+  // A shared-parameter policy needs one feature space for all prompts.
+  const withF = entries.map((e, i) => ({ e, p: prompts[i] })).filter(({ p }) => p.features);
+  if (withF.length > 0) {
+    const dim = withF[0].p.features![0].length;
+    entries.forEach((e, i) => {
+      const fs = prompts[i].features;
+      if (!fs) throw src.error(e.line, `prompts.${e.key} has no features but prompts.${withF[0].e.key} has`);
+      fs.forEach((row, j) => {
+        if (row.length !== dim) {
+          throw src.error(
+            e.line,
+            `prompts.${e.key}.features.${prompts[i].responses[j]} has ${row.length} numbers; ` +
+              `prompts.${withF[0].e.key} uses ${dim}`,
+          );
+        }
+      });
+    });
+  }
+  return prompts;
+}
+
+/** 'prompt: chosen > rejected * count', the prompt and the count optional; '≻' and '×' are accepted too. */
+const COMPACT_RE = /^\s*(?:([^\s:>≻*×]+)\s*:\s*)?([^\s:>≻*×]+)\s*[>≻]\s*([^\s:>≻*×]+)\s*(?:[*×]\s*(\S+))?\s*$/;
+
+function parsePairs(src: Source, node: YNode | null, line: number, prompts: PromptCase[]): Pair[] {
+  const items = node === null ? [] : src.items(node, "pairs", line);
+  if (items.length === 0) {
+    throw src.error(line, "pairs is empty: the DPO loss (Eq. 7) averages over preference pairs, so give at least one");
+  }
+  return items.map((item, i): Pair => {
+    const f = `pairs[${i}]`;
+    const at = src.line(item, line);
+    let raw: { prompt?: string; chosen?: string; rejected?: string; count?: unknown };
+    const compact = (s: string, prompt?: string) => {
+      const m = COMPACT_RE.exec(s);
+      if (!m) throw src.error(at, `${f} '${s}' is not of the form 'chosen > rejected' or 'chosen > rejected * count'`);
+      return { prompt: prompt ?? m[1], chosen: m[2], rejected: m[3], count: m[4] === undefined ? 1 : Number(m[4]) };
+    };
+    if (isScalar(item) && typeof item.value === "string") raw = compact(item.value);
+    else if (isMap(item)) {
+      const es = src.entries(item, f, at);
+      if (es.length === 1 && !PAIR_KEYS.includes(es[0].key)) {
+        // `- x: y1 > y2` is YAML for the mapping { x: "y1 > y2" }: the compact form with its prompt.
+        raw = compact(src.string(es[0].value, `${f}.${es[0].key}`, es[0].line), es[0].key);
+      } else {
+        raw = {};
+        for (const e of es) {
+          if (!PAIR_KEYS.includes(e.key)) {
+            throw src.error(e.line, `${f}.${e.key} is not a pair field; a pair has ${PAIR_KEYS.join(", ")}`);
+          }
+          const v = e.key === "count"
+            ? src.number(e.value, `${f}.count`, e.line)
+            : src.string(e.value, `${f}.${e.key}`, e.line);
+          (raw as Record<string, unknown>)[e.key] = v;
+        }
+        raw.count ??= 1;
+      }
+    } else {throw src.error(
+        at,
+        `${f} must be { prompt, chosen, rejected, count } or 'chosen > rejected * count'`,
+        "type",
+      );}
+
+    if (raw.prompt === undefined && prompts.length !== 1) {
+      throw src.error(at, `${f}.prompt is missing and the case has ${prompts.length} prompts; name one`);
+    }
+    const pi = raw.prompt === undefined ? 0 : prompts.findIndex((p) => p.name === raw.prompt);
+    if (pi < 0) {
+      throw src.error(
+        at,
+        `${f}.prompt '${raw.prompt}' is not a declared prompt (${prompts.map((p) => p.name).join(", ")})`,
+      );
+    }
+    const p = prompts[pi];
+    const resp = (field: "chosen" | "rejected") => {
+      const name = raw[field];
+      if (name === undefined) throw src.error(at, `${f}.${field} is missing`);
+      const j = p.responses.indexOf(name);
+      if (j < 0) {
+        throw src.error(
+          at,
+          `${f}.${field} '${name}' is not a declared response of prompt '${p.name}' (declared: ${
+            p.responses.join(", ")
+          })`,
+        );
+      }
+      if (p.ref[j] === 0) {
+        throw src.error(
+          at,
+          `${f}.${field} '${name}' has π_ref = 0 in prompt '${p.name}': log π(y)/π_ref(y) in the DPO loss (Eq. 7) is ` +
+            `undefined; give it a positive reference probability or drop the pair`,
+        );
+      }
+      return j;
+    };
+    const chosen = resp("chosen");
+    const rejected = resp("rejected");
+    if (chosen === rejected) throw src.error(at, `${f}: chosen and rejected are both '${raw.chosen}'`);
+    const count = raw.count as number;
+    if (typeof count !== "number" || !Number.isFinite(count)) {
+      throw src.error(at, `${f}.count must be a finite number, got ${JSON.stringify(raw.count)}`, "type");
+    }
+    if (!(count > 0)) {
+      throw src.error(at, `${f}.count must be positive, got ${count}${count === 0 ? " (drop the pair)" : ""}`);
+    }
+    return { prompt: pi, chosen, rejected, count, line: at };
+  });
+}
+
+function parseCandidates(src: Source, node: YNode | null, line: number, prompts: PromptCase[]): Candidate[] {
+  return src.entries(node, "candidates", line).map((c): Candidate => {
+    const policy = new Map<number, number[]>();
+    for (const e of src.entries(c.value, `candidates.${c.key}`, c.line)) {
+      const f = `candidates.${c.key}.${e.key}`;
+      const pi = prompts.findIndex((p) => p.name === e.key);
+      if (pi < 0) throw src.error(e.line, `${f}: '${e.key}' is not a declared prompt`);
+      const probs = prompts[pi].responses.map(() => 0);
+      for (const r of src.entries(e.value, f, e.line)) {
+        const j = prompts[pi].responses.indexOf(r.key);
+        if (j < 0) throw src.error(r.line, `${f}.${r.key}: '${r.key}' is not a declared response of prompt '${e.key}'`);
+        probs[j] = src.probability(r.value, `${f}.${r.key}`, r.line);
+      }
+      const sum = probs.reduce((a, b) => a + b, 0);
+      if (Math.abs(sum - 1) > SUM_TOLERANCE) throw src.error(e.line, `${f} sums to ${sum}, not 1`);
+      policy.set(pi, probs.map((v) => v / sum));
+    }
+    return { name: c.key, policy };
+  });
+}
