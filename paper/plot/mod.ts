@@ -14,7 +14,7 @@
  * ```
  * @module
  */
-export { type Figure, type FrameText, PALETTE, toSvg } from "./svg.ts";
+export { type Figure, type FrameText, PALETTE, toSvg, withCaption } from "./svg.ts";
 export { type ColorScheme, heatmap, type HeatmapMark, type HeatmapOptions, SCHEMES } from "./heatmap.ts";
 export { lineChart, type LineChartOptions, type LineSeries } from "./line_chart.ts";
 export { groupedBars, type GroupedBarsOptions } from "./bars.ts";

@@ -127,24 +127,25 @@ const PAD = 14;
 
 /**
  * Puts a plot of `plotWidth` x `plotHeight` (drawn at the origin of `plot`) into a figure with a title above and
- * a wrapped caption and provenance line below.
+ * a wrapped caption and provenance line below. `pad` is the margin around the plot (0 when re-framing a finished
+ * figure, which has its own margin); text is always inset by the standard margin.
  */
-export function frame(plot: string, plotWidth: number, plotHeight: number, text: FrameText): Figure {
+export function frame(plot: string, plotWidth: number, plotHeight: number, text: FrameText, pad = PAD): Figure {
   const titleLines = text.title ? wrapText(text.title, SIZE.title, Math.max(plotWidth, 320), "bold") : [];
   const width = Math.ceil(
-    Math.max(plotWidth, ...titleLines.map((l) => textWidth(l, SIZE.title, "bold"))) + 2 * PAD,
+    Math.max(plotWidth + 2 * pad, ...titleLines.map((l) => textWidth(l, SIZE.title, "bold") + 2 * PAD)),
   );
   const inner = width - 2 * PAD;
   // Title and footer are drawn with d3; the plot (already serialised) is spliced in as text, never re-parsed.
   const head = newGroup(), foot = newGroup();
-  let y = PAD;
+  let y = titleLines.length ? PAD : pad;
   for (const line of titleLines) {
     head.append("text").attr("x", PAD).attr("y", y + SIZE.title).attr("font-size", SIZE.title)
       .attr("font-weight", "bold").text(line);
     y += SIZE.title + 5;
   }
   if (titleLines.length) y += 6;
-  const placed = `<g transform="translate(${fmtNum(PAD + (inner - plotWidth) / 2)},${fmtNum(y)})">${plot}</g>`;
+  const placed = `<g transform="translate(${fmtNum((width - plotWidth) / 2)},${fmtNum(y)})">${plot}</g>`;
   y += plotHeight;
   const block = (s: string | undefined, size: number, color: string) => {
     if (!s) return;
@@ -156,5 +157,15 @@ export function frame(plot: string, plotWidth: number, plotHeight: number, text:
   };
   block(text.caption, SIZE.label, INK);
   block(text.provenance, SIZE.small, MUTED);
-  return { width, height: Math.ceil(y + PAD), body: serializeInner(head) + placed + serializeInner(foot) };
+  const hasText = Boolean(text.caption || text.provenance);
+  return {
+    width,
+    height: Math.ceil(y + (hasText ? PAD : pad)),
+    body: serializeInner(head) + placed + serializeInner(foot),
+  };
+}
+
+/** A finished figure with a caption and/or provenance line added underneath (no extra margin around it). */
+export function withCaption(fig: Figure, text: Omit<FrameText, "title">): Figure {
+  return frame(fig.body, fig.width, fig.height, { caption: text.caption, provenance: text.provenance }, 0);
 }

@@ -1,0 +1,142 @@
+/**
+ * `deno task report [--runs DIR] [--out DIR]`: regenerates paper/README.md, paper/figures/*.svg|png and
+ * paper/tables/*.md from the run directories under runs/ and nothing else (no clock, no machine paths), so running
+ * it twice, or after deleting paper/figures, writes identical files.
+ *
+ * Each registered section (paper/sections/registry.ts) is rendered in paper order: a section not implemented yet
+ * says which issue implements it, a section without runs says which command makes them, and a section that throws
+ * is reported in the README and makes the command exit with status 1 after everything else is written.
+ *
+ * @example
+ * ```ts
+ * const { files, failed } = await buildReport({ runsDir: "runs", outDir: "paper" });
+ * ```
+ * @module
+ */
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { atomicWrite, exists } from "../util/fs.ts";
+import { runsRoot } from "../util/run_dir.ts";
+import { type Outputs, ReportContext } from "./report_context.ts";
+import { readmeMarkdown, type RenderedSection } from "./report_readme.ts";
+import { discoverRuns } from "./runs.ts";
+import { checkSection, type Section } from "./section.ts";
+
+/** Options of {@link buildReport}. */
+export interface ReportOptions {
+  /** Where the run directories are (default `runs/`, or RUNS_DIR). */
+  runsDir?: string;
+  /** Where README.md, figures/ and tables/ go (default `paper`). */
+  outDir?: string;
+  /** The sections, in order (default: the registry). */
+  sections?: Section[];
+}
+
+/** What {@link buildReport} did. */
+export interface ReportResult {
+  /** Files written, relative to the output directory, sorted. */
+  files: string[];
+  /** Files removed from figures/ and tables/ because no section produces them any more. */
+  removed: string[];
+  /** Ids of sections whose render threw. */
+  failed: string[];
+}
+
+/** The output folders the report owns entirely: a file in them that no section produced is stale and removed. */
+const OWNED = ["figures", "tables"];
+
+/** Renders every section and writes the report; see the module doc. */
+export async function buildReport(opts: ReportOptions = {}): Promise<ReportResult> {
+  const runsDir = opts.runsDir ?? runsRoot();
+  const outDir = opts.outDir ?? "paper";
+  const sections = opts.sections ?? (await import("./sections/registry.ts")).SECTIONS;
+  const ids = new Set<string>();
+  for (const s of sections) {
+    checkSection(s);
+    if (ids.has(s.id)) throw new RangeError(`Two sections have the id '${s.id}'`);
+    ids.add(s.id);
+  }
+  const runs = await discoverRuns(runsDir);
+  const outputs: Outputs = new Map();
+  const rendered: RenderedSection[] = [];
+  for (const section of sections) {
+    const mine = runs.filter((r) => section.experiments.includes(r.experiment));
+    if (!section.render) {
+      rendered.push({ section, status: "planned", runs: mine });
+      continue;
+    }
+    if (mine.length === 0) {
+      rendered.push({ section, status: "no runs", runs: mine });
+      continue;
+    }
+    // A section's files only count when it finishes: a failure drops what it had started.
+    const local: Outputs = new Map([...outputs].map(([k]) => [k, ""]));
+    try {
+      const output = await section.render(new ReportContext(section, runs, local));
+      for (const [k, v] of local) if (!outputs.has(k)) outputs.set(k, v);
+      rendered.push({ section, status: "shown", runs: mine, output });
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      console.error(`report: section '${section.id}' failed: ${message}`);
+      rendered.push({ section, status: "failed", runs: mine, error: message });
+    }
+  }
+  outputs.set("README.md", readmeMarkdown(rendered, runs));
+  const removed = await removeStale(outDir, outputs);
+  const files = [...outputs.keys()].sort();
+  for (const rel of files) await atomicWrite(join(outDir, rel), outputs.get(rel)!);
+  return { files, removed, failed: rendered.filter((r) => r.status === "failed").map((r) => r.section.id) };
+}
+
+async function removeStale(outDir: string, outputs: Outputs): Promise<string[]> {
+  const removed: string[] = [];
+  for (const dir of OWNED) {
+    const path = join(outDir, dir);
+    if (!(await exists(path))) continue;
+    for await (const e of Deno.readDir(path)) {
+      const rel = `${dir}/${e.name}`;
+      if (e.isFile && !outputs.has(rel) && /\.(svg|png|md)$|\.tmp-/.test(e.name)) {
+        await Deno.remove(join(path, e.name));
+        removed.push(rel);
+      }
+    }
+  }
+  return removed.sort();
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { runs: { type: "string" }, out: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    console.log(
+      "deno task report [--runs DIR] [--out DIR]\n\nRegenerates paper/README.md, paper/figures and " +
+        "paper/tables from the run directories (default runs/, or RUNS_DIR).",
+    );
+    return;
+  }
+  const runsDir = values.runs ?? runsRoot();
+  if (values.runs && !(await exists(runsDir))) throw new RangeError(`--runs: no directory '${runsDir}'`);
+  const result = await buildReport({ runsDir, outDir: values.out ?? "paper" });
+  console.log(
+    `report: wrote ${result.files.length} files to ${values.out ?? "paper"}/` +
+      (result.removed.length ? `, removed ${result.removed.length} stale (${result.removed.join(", ")})` : ""),
+  );
+  if (result.failed.length) {
+    console.error(`report: ${result.failed.length} section(s) failed: ${result.failed.join(", ")}`);
+    Deno.exit(1);
+  }
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (e) {
+    if (e instanceof RangeError || e instanceof TypeError || e instanceof SyntaxError) {
+      console.error(`error: ${e.message}`);
+      Deno.exit(2);
+    }
+    throw e;
+  }
+}
