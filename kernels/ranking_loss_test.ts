@@ -45,6 +45,9 @@ gpuTest("rrhf: hand-computed hinge over reward-ordered pairs, ties ignored, best
   assertClose(got.dlogp, [0.5, -1, 0.5, /**/ 0.5, 0, -0.5], { atol: 1e-7, label: "dlogp" });
   assert.deepEqual([...got.best], [1, 2]);
   assertClose(got.stats, [1.75, 0.4, 2.5], { atol: 1e-6, label: "stats" });
+  // Tied p on an ordered pair: the authors' mask is strict (diff < 0), so no loss and no (sub)gradient.
+  const tie = await runRank(gpu, "rrhf", [-1, -1], [0, 1], 1, 2);
+  assertClose([tie.loss, ...tie.dlogp, ...tie.stats], [0, 0, 0, 0, 0, 1], { atol: 0, label: "tied p" });
 });
 
 gpuTest("pro: hand-computed listwise loss and gradient", async (gpu) => {
