@@ -61,7 +61,7 @@ export function assertClose(
   let maxAbs = 0, maxRel = 0, at = -1, worst = -1, worstExcess = 0;
   for (let i = 0; i < actual.length; i++) {
     const a = actual[i], e = expected[i];
-    const d = Math.abs(a - e);
+    const d = a === e ? 0 : Math.abs(a - e); // equal infinities are close
     if (!(d <= atol + rtol * Math.abs(e))) {
       const excess = Number.isNaN(d) ? Infinity : d - (atol + rtol * Math.abs(e));
       if (worst < 0 || excess > worstExcess) [worst, worstExcess] = [i, excess];
