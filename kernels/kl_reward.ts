@@ -172,7 +172,14 @@ export function klReward(
 }
 
 function resolve(op: string, options: KlRewardOptions): Required<KlRewardOptions> {
-  const o = { beta: 0.1, estimator: "k1" as const, clip: 20, scale: 1, bias: 0, scoreTruncated: false, ...options };
+  const o = {
+    beta: options.beta ?? 0.1,
+    estimator: options.estimator ?? "k1",
+    clip: options.clip ?? 20,
+    scale: options.scale ?? 1,
+    bias: options.bias ?? 0,
+    scoreTruncated: options.scoreTruncated ?? false,
+  };
   requireRange(op, "beta", o.beta, 0, Infinity, { hi: true });
   requireRange(op, "clip", o.clip, 0, Infinity, { lo: true });
   requireRange(op, "scale", o.scale, -Infinity, Infinity, { lo: true, hi: true });

@@ -169,7 +169,7 @@ export function pairCount(op: string, name: string, t: Tensor): number {
 }
 
 function resolve(op: string, options: PreferenceOptions): Required<PreferenceOptions> {
-  const o = { kind: "dpo" as const, beta: 0.1, labelSmoothing: 0, ...options };
+  const o = { kind: options.kind ?? "dpo", beta: options.beta ?? 0.1, labelSmoothing: options.labelSmoothing ?? 0 };
   if (o.kind !== "dpo" && o.kind !== "ipo") {
     throw new RangeError(`${op}: kind must be "dpo" or "ipo", got ${JSON.stringify(o.kind)}`);
   }
