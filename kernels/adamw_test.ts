@@ -61,7 +61,7 @@ function cpuSteps(s0: AdamWState, grads: Float32Array[], coef: number, lr: (t: n
 }
 
 gpuTest("adamw: several steps match the CPU reference on awkward sizes, clipped and unclipped", async (gpu) => {
-  for (const n of [1, 7, 63, 65, 129, 1000]) {
+  for (const n of [1, 7, 63, 65, 129, 1000, 1024]) { // multiples of 4 take the vec4 kernel
     for (const coef of [1, 0.37]) {
       const s0 = randomState(n, n);
       const grads = [1, 2, 3, 4, 5].map((k) => randomArray(n * 10 + k, n, 0.1 * k));
@@ -119,13 +119,19 @@ gpuTest("adamw: clip coefficient on the GPU, active, inactive and disabled", asy
   assert.deepEqual([...(await rc)], [1]);
 });
 
-gpuTest("adamw: two runs are bitwise equal", async (gpu) => {
+gpuTest("adamw: two runs are bitwise equal; the vec4 and scalar variants agree bitwise", async (gpu) => {
   const s0 = randomState(77, 4097);
   const grads = [1, 2, 3].map((k) => randomArray(500 + k, 4097, 0.3));
-  const a = await gpuSteps(gpu, s0, grads, 0.5, () => 3e-3);
+  const a = await gpuSteps(gpu, s0, grads, 0.5, () => 3e-3); // 4097 elements: scalar kernel
   const b = await gpuSteps(gpu, s0, grads, 0.5, () => 3e-3);
   assertBitwiseEqual(a.params, b.params, "params");
   assertBitwiseEqual(a.v, b.v, "v");
+  // The first 4096 elements alone take the vec4 kernel; the update is elementwise, so they must match exactly.
+  const cut = (x: Float32Array) => x.subarray(0, 4096);
+  const s4 = { params: cut(s0.params), grads: cut(s0.grads), decayMask: cut(s0.decayMask), m: cut(s0.m), v: cut(s0.v) };
+  const c = await gpuSteps(gpu, s4, grads.map(cut), 0.5, () => 3e-3);
+  assertBitwiseEqual(c.params, cut(a.params), "vec4 vs scalar params");
+  assertBitwiseEqual(c.m, cut(a.m), "vec4 vs scalar m");
 });
 
 gpuTest("adamw: bad operands and hyper-parameters throw clear errors", (gpu) => {
