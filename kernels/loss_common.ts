@@ -1,7 +1,8 @@
 /**
  * Shared pieces of the RLHF loss and advantage kernels (GAE, whitening, KL reward, PPO, preference, ranking and
  * GRPO): a fixed-order workgroup sum, numerically stable log-sigmoid / softplus / k3 helpers in WGSL with their
- * float64 CPU twins, and the argument checks every dispatcher runs.
+ * float64 CPU twins, {@link LossKernel} (inputs may share a buffer with outputs), and the argument checks every
+ * dispatcher runs.
  *
  * Reductions: the loss kernels run as ONE workgroup of {@link WG} invocations. Invocation `lid` accumulates elements
  * lid, lid + WG, lid + 2·WG, ... in that order, then the WG partial sums are combined by a fixed binary tree in

@@ -115,7 +115,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     let base = g * p.k;
     best[g] = best_of(base);
     // ord = indices sorted by reward, descending, ties in index order: the rank of i is the number of responses
-    // ahead of it (a counting sort; O(k²) but branch-light and stable).
+    // ahead of it (a counting sort; O(k²) but branch-light and stable). A swap-based insertion sort in a
+    // \`while (j > 0u && ...)\` loop came out wrong on llvmpipe through wgpu's GL backend, so no such loop here.
     var ord: array<u32, ${PRO_MAX_K}>;
     for (var i = 0u; i < p.k; i++) {
       let ri = rewards[base + i];
