@@ -1,0 +1,163 @@
+/**
+ * The GPT-style decoder on WebGPU (DESIGN.md, "Models"): token and position embeddings, pre-LayerNorm blocks with
+ * causal multi-head attention and a GELU MLP, a final LayerNorm, an LM head tied to the token embedding, and an
+ * optional scalar head (reward models and critics).
+ *
+ * Everything is recorded into the caller's encoder; nothing reads back. The backward mirrors the forward in reverse
+ * (as llm.c does) and accumulates (beta = 1) into `params.grads`, so several backward passes (DPO's chosen and
+ * rejected, say) add up before one optimizer step; the caller zeroes the gradients at the start of a step.
+ *
+ * Conventions shared with the RL losses: tokens u32 [B, T], right-padded; targets u32 [B, T] given explicitly
+ * (normally the tokens shifted left by one); logp[b,t] = log softmax(logits[b,t])[targets[b,t]]; a loss mask
+ * [B, T] f32 marks the positions whose target is a response token; score[b] = values[b, last[b]].
+ *
+ * @example
+ * ```ts
+ * const model = new Gpt(gpu, gptPreset("xs", { vocab: 64 }));
+ * model.params.initialize(new Rng(seed).split("init"));
+ * const ws = model.workspace(16, 64);
+ * const enc = gpu.encoder("sft step");
+ * enc.zero(model.params.grads);
+ * model.forward(enc, ws, tokens);
+ * const loss = model.crossEntropy(enc, ws, targets, mask);
+ * model.backward(enc, ws, { dlogp: ws.dlogp });
+ * adamw.step(enc);                                   // nn/adamw.ts
+ * const l = enc.read(loss);
+ * await enc.submit();
+ * ```
+ * @module
+ */
+import type { Gpu } from "../kernels/gpu.ts";
+import type { StepEncoder } from "../kernels/encoder.ts";
+import type { Tensor } from "../kernels/tensor.ts";
+import { ParamSet } from "./params.ts";
+import { blockNames, checkGptConfig, type GptConfig, gptParamSpecs } from "./gpt_config.ts";
+import { GptWorkspace } from "./gpt_workspace.ts";
+import { gptBackward, gptForward } from "./gpt_layers.ts";
+import { crossEntropyLoss, tokenLogprobs } from "../kernels/token_head.ts";
+import { lastTokenGather, lastTokenScatter, sequenceSum, sequenceSumBackward } from "../kernels/gather.ts";
+
+/** Gradients a backward pass starts from; at least one must be given. */
+export interface GptGrads {
+  /** ∂loss/∂logp [B, T] (LM head). */
+  dlogp?: Tensor;
+  /** ∂loss/∂values [B, T] (scalar head). */
+  dvalues?: Tensor;
+}
+
+/** A GPT model: configuration and parameters (no batch-shaped buffers; see {@link Gpt.workspace}). */
+export class Gpt {
+  readonly config: GptConfig;
+  /** Parameters, gradients and decay mask, carved out of flat buffers by the size table of `gptParamSpecs`. */
+  readonly params: ParamSet;
+
+  constructor(readonly gpu: Gpu, config: GptConfig, label = "gpt") {
+    this.config = checkGptConfig({ ...config });
+    this.params = new ParamSet(gpu, gptParamSpecs(this.config), label);
+  }
+
+  /** Activations and scratch for batches of shape [B, T] (T ≤ ctx); see gpt_workspace.ts for the memory. */
+  workspace(b: number, t: number, label = "gpt.ws"): GptWorkspace {
+    return new GptWorkspace(this.gpu, this.config, b, t, label);
+  }
+
+  /** The weights of block `l` and their gradients, by role. */
+  block(l: number) {
+    const n = blockNames(l);
+    const w = Object.fromEntries(Object.entries(n).map(([k, name]) => [k, this.params.get(name)]));
+    const g = Object.fromEntries(Object.entries(n).map(([k, name]) => [k, this.params.grad(name)]));
+    return { w: w as Record<keyof typeof n, Tensor>, g: g as Record<keyof typeof n, Tensor> };
+  }
+
+  /** Records the forward of tokens u32 [B, T]: fills ws.logits [B, T, V] (LM head) and/or ws.values [B, T]. */
+  forward(enc: StepEncoder, ws: GptWorkspace, tokens: Tensor): void {
+    this.#perToken("forward", ws, "tokens", tokens, "u32");
+    if (tokens.buffer !== ws.tokens.buffer || tokens.offset !== ws.tokens.offset) enc.copy(tokens, ws.tokens);
+    gptForward(enc, this, ws);
+  }
+
+  /** Records logp and entropy [B, T] of targets u32 [B, T] into ws.logp, ws.entropy (after {@link forward}). */
+  tokenLogprobs(enc: StepEncoder, ws: GptWorkspace, targets: Tensor): void {
+    if (!ws.logits) throw new RangeError("tokenLogprobs: this model has no LM head (config.lmHead is false)");
+    this.#perToken("tokenLogprobs", ws, "targets", targets, "u32");
+    if (targets.buffer !== ws.targets.buffer || targets.offset !== ws.targets.offset) enc.copy(targets, ws.targets);
+    tokenLogprobs(enc, ws.logits, ws.targets, ws.logp, ws.entropy, ws.lse!);
+  }
+
+  /**
+   * Records the masked cross-entropy −Σ mask·logp / Σ mask into ws.loss [1], and its gradient −mask / Σ mask into
+   * ws.dlogp [B, T], ready for `backward(enc, ws, { dlogp: ws.dlogp })`. Returns ws.loss.
+   */
+  crossEntropy(enc: StepEncoder, ws: GptWorkspace, targets: Tensor, mask: Tensor): Tensor<"f32"> {
+    this.#perToken("crossEntropy", ws, "mask", mask, "f32");
+    this.tokenLogprobs(enc, ws, targets);
+    crossEntropyLoss(enc, ws.logp, mask, ws.loss, ws.dlogp);
+    return ws.loss;
+  }
+
+  /** Records seq[b] = Σ_t mask[b,t]·logp[b,t] into ws.seqLogp [B] (after {@link tokenLogprobs}). Returns it. */
+  sequenceLogprobs(enc: StepEncoder, ws: GptWorkspace, mask: Tensor): Tensor<"f32"> {
+    this.#perToken("sequenceLogprobs", ws, "mask", mask, "f32");
+    sequenceSum(enc, ws.logp, mask, ws.seqLogp);
+    return ws.seqLogp;
+  }
+
+  /** Backward of {@link sequenceLogprobs}: dlogp[b,t] (+)= dseq[b]·mask[b,t]; dlogp defaults to ws.dlogp. */
+  sequenceLogprobsBackward(
+    enc: StepEncoder,
+    ws: GptWorkspace,
+    dseq: Tensor,
+    mask: Tensor,
+    { dlogp = ws.dlogp, accumulate = false }: { dlogp?: Tensor; accumulate?: boolean } = {},
+  ): Tensor {
+    this.#perToken("sequenceLogprobsBackward", ws, "mask", mask, "f32");
+    sequenceSumBackward(enc, dseq, mask, dlogp, accumulate);
+    return dlogp;
+  }
+
+  /** Records score[b] = values[b, last[b]] into ws.score [B] (last u32 [B]; NaN where last[b] ≥ T). Returns it. */
+  lastTokenScore(enc: StepEncoder, ws: GptWorkspace, last: Tensor): Tensor<"f32"> {
+    if (!ws.values) throw new RangeError("lastTokenScore: this model has no scalar head (config.scalarHead is false)");
+    lastTokenGather(enc, ws.values, last, ws.score!);
+    return ws.score!;
+  }
+
+  /** Backward of {@link lastTokenScore}: dvalues[b, last[b]] (+)= dscore[b], 0 elsewhere; defaults to ws.dvalues. */
+  lastTokenScoreBackward(
+    enc: StepEncoder,
+    ws: GptWorkspace,
+    dscore: Tensor,
+    last: Tensor,
+    { dvalues = ws.dvalues!, accumulate = false }: { dvalues?: Tensor; accumulate?: boolean } = {},
+  ): Tensor {
+    if (!ws.values) throw new RangeError("lastTokenScoreBackward: this model has no scalar head");
+    lastTokenScatter(enc, dscore, last, dvalues, accumulate);
+    return dvalues;
+  }
+
+  /**
+   * Records the backward from ∂loss/∂logp and/or ∂loss/∂values [B, T], accumulating into `params.grads`. Uses the
+   * activations of the last forward and the targets of the last tokenLogprobs on `ws`.
+   */
+  backward(enc: StepEncoder, ws: GptWorkspace, grads: GptGrads): void {
+    const { dlogp, dvalues } = grads;
+    if (!dlogp && !dvalues) throw new TypeError("backward: give dlogp and/or dvalues");
+    if (dlogp && !this.config.lmHead) throw new RangeError("backward: dlogp given but the model has no LM head");
+    if (dvalues && !this.config.scalarHead) {
+      throw new RangeError("backward: dvalues given but the model has no scalar head");
+    }
+    if (dlogp) this.#perToken("backward", ws, "dlogp", dlogp, "f32");
+    if (dvalues) this.#perToken("backward", ws, "dvalues", dvalues, "f32");
+    gptBackward(enc, this, ws, dlogp, dvalues);
+  }
+
+  #perToken(fn: string, ws: GptWorkspace, name: string, t: Tensor, dtype: "u32" | "f32"): void {
+    if (ws.config !== this.config && JSON.stringify(ws.config) !== JSON.stringify(this.config)) {
+      throw new RangeError(`${fn}: the workspace was made for another model configuration`);
+    }
+    if (t.dtype !== dtype) throw new TypeError(`${fn}: ${name} ('${t.label}') must be ${dtype}, got ${t.dtype}`);
+    if (t.shape.length !== 2 || t.shape[0] !== ws.b || t.shape[1] !== ws.t) {
+      throw new RangeError(`${fn}: ${name} ('${t.label}') must be [B=${ws.b}, T=${ws.t}], got [${t.shape}]`);
+    }
+  }
+}
