@@ -66,12 +66,12 @@ export function scratch(gpu: Gpu, slot: string, n: number): Tensor {
   return t.view(0, [n]);
 }
 
-type ReduceOp = "sum" | "mean" | "max" | "logsumexp" | "sumsq";
-const OPS: readonly ReduceOp[] = ["sum", "mean", "max", "logsumexp", "sumsq"];
+type ReduceOp = "sum" | "mean" | "sumsq" | "max" | "logsumexp" | "lseparts";
+const OPS: readonly ReduceOp[] = ["sum", "mean", "sumsq", "max", "logsumexp", "lseparts"];
 
 // One pass: thread (row, s) folds elements s, s+S, ... of its row. With stateIn the elements are the (a, b) states
-// of the previous pass. States: sum/mean (Σ w·x, Σ w); max (max, -); logsumexp (M, Σ w·exp(x - M)), kept stable
-// by rescaling when M grows; sumsq (Σ x², -). The last pass (last = 1, S = 1) writes the finished value per row.
+// of the previous pass. States: sum/mean (Σ w·x, Σ w); sumsq (Σ x², -); max (max, -); logsumexp and its parts
+// (M, Σ w·exp(x - M)), kept stable by rescaling when M grows. The last pass (last = 1, S = 1) writes the finished value per row.
 const reduceK = new OpKernel({
   name: "reduce_rows",
   inputs: ["x", "m"],
@@ -94,7 +94,7 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
   if (id >= p.rows * p.segs) { return; }
   let row = id / p.segs;
   let r0 = row * p.cols;
-  let extremal = p.op == 2u || p.op == 3u;
+  let extremal = p.op >= 3u;
   var a = select(0.0, p.ninf, extremal);
   var b = 0.0;
   for (var c = id % p.segs; c < p.cols; c += p.segs) {
@@ -107,12 +107,12 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
       let wt = select(1.0, ld_m(r0 + c), p.hasMask == 1u);
       if (wt == 0.0) { continue; }
       let v = ld_x(r0 + c);
-      va = select(select(wt * v, v * v, p.op == 4u), v, extremal);
+      va = select(select(wt * v, v * v, p.op == 2u), v, extremal);
       vb = wt;
     }
-    if (p.op == 2u) {
+    if (p.op == 3u) {
       a = max(a, va);
-    } else if (p.op == 3u) {
+    } else if (p.op >= 4u) {
       if (va > a) {
         b = select(b * exp(a - va), 0.0, a == p.ninf) + vb;
         a = va;
@@ -129,9 +129,14 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
     y[2u * id + 1u] = b;
     return;
   }
+  if (p.op == 5u) {
+    y[2u * row] = a;
+    y[2u * row + 1u] = log(b);
+    return;
+  }
   var v = a;
   if (p.op == 1u) { v = select(a / p.count, a / max(b, 1.0), p.hasMask == 1u); }
-  if (p.op == 3u) { v = select(a + log(b), p.ninf, a == p.ninf); }
+  if (p.op == 4u) { v = select(a + log(b), p.ninf, a == p.ninf); }
   y[row] = v;
 }`,
 });
@@ -215,6 +220,19 @@ export function rowMax(enc: StepEncoder, x: Tensor, out: Tensor, o: RowReduceOpt
  */
 export function rowLogSumExp(enc: StepEncoder, x: Tensor, out: Tensor, o: RowReduceOptions = {}): void {
   rowReduce(enc, "logsumexp", x, out, o);
+}
+
+/**
+ * out[r] = (M, log Σ_c exp(x[r, c] − M)) with M the row's max: logsumexp in two parts, for softmax, whose
+ * exp((x − M) − log s) keeps full precision where exp(x − lse) would lose it to the rounding of a large lse.
+ * out holds [rows, 2].
+ */
+export function rowLogSumExpParts(enc: StepEncoder, x: Tensor, out: Tensor): void {
+  const { rows, cols } = rowsCols("rowLogSumExpParts", x);
+  if (out.size !== 2 * rows) {
+    throw new RangeError(`rowLogSumExpParts: out ('${out.label}' [${out.shape}]) must hold [${rows}, 2] values`);
+  }
+  reduceRows(enc, "lseparts", x, undefined, out, rows, cols);
 }
 
 function total(enc: StepEncoder, fn: string, op: ReduceOp, x: Tensor, mask: Tensor | undefined, out: Tensor): void {

@@ -6,6 +6,7 @@ import {
   maskedMeanCpu,
   mean,
   rowLogSumExp,
+  rowLogSumExpParts,
   rowMax,
   rowMean,
   rowReduceCpu,
@@ -67,10 +68,27 @@ gpuTest("reduce: row sum, mean, max and logsumexp, with and without a mask", asy
 gpuTest("reduce: logsumexp is stable for large and very negative logits", async (gpu) => {
   const cols = 129, X = randomArray(3, 3 * cols, 5);
   for (let c = 0; c < cols; c++) [X[c], X[cols + c], X[2 * cols + c]] = [X[c] + 1000, X[cols + c] - 1000, -1e30];
-  const x = gpu.fromArray(X, [3, cols]), out = gpu.tensor([3]);
-  const [got] = await record(gpu, (enc) => rowLogSumExp(enc, x, out), out);
+  const x = gpu.fromArray(X, [3, cols]), out = gpu.tensor([3]), parts = gpu.tensor([3, 2]);
+  const [got, gotParts] = await record(
+    gpu,
+    (enc) => {
+      rowLogSumExp(enc, x, out);
+      rowLogSumExpParts(enc, x, parts);
+    },
+    out,
+    parts,
+  );
   assert.ok(got.every(Number.isFinite), `finite: ${got}`);
-  assertClose(got, rowReduceCpu("logsumexp", X, cols), { atol: 0, rtol: 1e-6, label: "logsumexp ±1000" });
+  const lse = rowReduceCpu("logsumexp", X, cols), max = rowReduceCpu("max", X, cols);
+  assertClose(got, lse, { atol: 0, rtol: 1e-6, label: "logsumexp ±1000" });
+  // The parts: the row max exactly, and log Σ exp(x − max), a number in [0, log C].
+  assertClose(gotParts.filter((_, i) => i % 2 === 0), max, { atol: 0, rtol: 0, label: "logsumexp parts: max" });
+  const logS = Float64Array.from(max, (m, r) => {
+    let s = 0;
+    for (let c = 0; c < cols; c++) s += Math.exp(X[r * cols + c] - m);
+    return Math.log(s);
+  });
+  assertClose(gotParts.filter((_, i) => i % 2 === 1), logS, { atol: 1e-6, rtol: 0, label: "logsumexp parts: log s" });
 });
 
 gpuTest("reduce: column sums, including many rows, batch > 1 and accumulate", async (gpu) => {
