@@ -62,7 +62,7 @@ function statusText(r: RenderedSection): string {
   if (r.status === "no runs") return `no runs yet: \`${r.section.command}\``;
   if (r.status === "failed") return "failed to render (see the section)";
   const scales = [...new Set(r.runs.map((x) => x.scale ?? "unrecorded"))].sort().join(", ");
-  return `shown (runs at scale ${scales})`;
+  return `shown (runs found at scale ${scales})`;
 }
 
 /** The list of every run the report read, with its provenance fields. */

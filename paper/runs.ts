@@ -109,18 +109,32 @@ export function adapterDescription(adapter: unknown): string {
   return d;
 }
 
-/** "made by `command` at commit C on A" for one run record. */
-export function provenanceOf(record: RunRecord): string {
-  const commit = `${record.git?.commit ?? "unknown"}${record.git?.dirty ? " (with uncommitted changes)" : ""}`;
-  return `made by \`${record.command}\` at commit ${commit} on ${adapterDescription(record.adapter)}`;
+function commitText(record: RunRecord): string {
+  return `${record.git?.commit ?? "unknown"}${record.git?.dirty ? " (with uncommitted changes)" : ""}`;
 }
 
-/** The provenance of several runs: one clause per distinct (command, commit, adapter), joined by "; ". */
+function listText(items: string[]): string {
+  return items.length === 1 ? items[0] : `${items.slice(0, -1).join(", ")} and ${items[items.length - 1]}`;
+}
+
+/** "made by `command` at commit C on A" for one run record. */
+export function provenanceOf(record: RunRecord): string {
+  return `made by \`${record.command}\` at commit ${commitText(record)} on ${adapterDescription(record.adapter)}`;
+}
+
+/**
+ * The provenance of one or several runs: their commands grouped by (commit, adapter), in the order given, e.g.
+ * "made by `a` and `b` at commit C on A; and by `c` at commit D on B".
+ */
 export function provenance(runs: RunInfo | RunInfo[]): string {
   const list = Array.isArray(runs) ? runs : [runs];
   if (list.length === 0) throw new RangeError("Provenance needs at least one run; got none");
-  const lines = [...new Set(list.map((r) => provenanceOf(r.record)))];
-  return lines.length === 1
-    ? lines[0]
-    : `${lines[0]}; ${lines.slice(1).map((l) => l.replace(/^made by/, "and")).join("; ")}`;
+  const groups = new Map<string, string[]>();
+  for (const { record } of list) {
+    const where = `at commit ${commitText(record)} on ${adapterDescription(record.adapter)}`;
+    const cmds = groups.get(where) ?? [];
+    if (!cmds.includes(`\`${record.command}\``)) cmds.push(`\`${record.command}\``);
+    groups.set(where, cmds);
+  }
+  return "made " + [...groups].map(([where, cmds]) => `by ${listText(cmds)} ${where}`).join("; and ");
 }

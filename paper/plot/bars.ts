@@ -92,12 +92,12 @@ export function groupedBars(o: GroupedBarsOptions): Figure {
     row.forEach((v, si) => {
       if (!Number.isFinite(v)) return;
       const bx = x0(o.groups[gi])! + x1(o.series[si])!, bw = x1.bandwidth();
-      plot.append("rect").attr("x", bx).attr("y", Math.min(y(v), zero)).attr("width", bw)
+      plot.append("rect").attr("class", "bar").attr("x", bx).attr("y", Math.min(y(v), zero)).attr("width", bw)
         .attr("height", Math.abs(zero - y(v))).attr("fill", PALETTE[si % PALETTE.length]);
       const e = o.errors?.[gi][si] ?? 0;
       if (e > 0) {
         const cx = bx + bw / 2, w = Math.min(bw / 3, 5);
-        plot.append("path").attr(
+        plot.append("path").attr("class", "error").attr(
           "d",
           `M${cx - w},${y(v + e)}H${cx + w}M${cx},${y(v + e)}V${y(v - e)}M${cx - w},${y(v - e)}H${cx + w}`,
         )

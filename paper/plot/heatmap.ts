@@ -133,7 +133,10 @@ export function heatmap(o: HeatmapOptions): Figure {
   o.values.forEach((row, r) =>
     row.forEach((v, c) => {
       const fill = Number.isFinite(v) ? scale(v) : "#eeeeee";
-      grid.append("rect").attr("x", c * cell).attr("y", r * cell).attr("width", cell).attr("height", cell)
+      grid.append("rect").attr("class", "cell").attr("x", c * cell).attr("y", r * cell).attr("width", cell).attr(
+        "height",
+        cell,
+      )
         .attr("fill", fill).attr("stroke", "#ffffff").attr("stroke-width", 1);
       if (o.labels ?? true) {
         grid.append("text").attr("x", (c + 0.5) * cell).attr("y", (r + 0.5) * cell + labelSize * 0.35)
@@ -143,7 +146,10 @@ export function heatmap(o: HeatmapOptions): Figure {
     })
   );
   for (const m of o.marked ?? []) {
-    grid.append("circle").attr("cx", (m.col + 0.5) * cell).attr("cy", (m.row + 0.5) * cell).attr("r", cell * 0.45)
+    grid.append("circle").attr("class", "mark").attr("cx", (m.col + 0.5) * cell).attr("cy", (m.row + 0.5) * cell).attr(
+      "r",
+      cell * 0.45,
+    )
       .attr("fill", "none").attr("stroke", m.color ?? "#d62728").attr("stroke-width", 2.5);
   }
   o.rows.forEach((r, i) =>

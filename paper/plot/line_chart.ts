@@ -117,14 +117,21 @@ export function lineChart(o: LineChartOptions): Figure {
       const { lo, hi } = s;
       const band = area<number>().defined((i) => Number.isFinite(lo[i]) && Number.isFinite(hi[i]))
         .x((i) => x(s.x[i])).y0((i) => y(lo[i])).y1((i) => y(hi[i])).digits(2);
-      plot.append("path").attr("d", band(idx) ?? "").attr("fill", c).attr("fill-opacity", 0.18).attr("stroke", "none");
+      plot.append("path").attr("class", "band").attr("d", band(idx) ?? "").attr("fill", c).attr("fill-opacity", 0.18)
+        .attr("stroke", "none");
     }
     const path = line<number>().defined((i) => Number.isFinite(s.mean[i])).x((i) => x(s.x[i])).y((i) => y(s.mean[i]))
       .digits(2);
-    plot.append("path").attr("d", path(idx) ?? "").attr("fill", "none").attr("stroke", c).attr("stroke-width", 2);
+    plot.append("path").attr("class", "line").attr("d", path(idx) ?? "").attr("fill", "none").attr("stroke", c).attr(
+      "stroke-width",
+      2,
+    );
     if (showPoints) {
       for (const i of idx.filter((i) => Number.isFinite(s.mean[i]))) {
-        plot.append("circle").attr("cx", x(s.x[i])).attr("cy", y(s.mean[i])).attr("r", 3).attr("fill", c);
+        plot.append("circle").attr("class", "point").attr("cx", x(s.x[i])).attr("cy", y(s.mean[i])).attr("r", 3).attr(
+          "fill",
+          c,
+        );
       }
     }
   });

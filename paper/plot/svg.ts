@@ -124,6 +124,7 @@ export function toSvg(fig: Figure): string {
 }
 
 const PAD = 14;
+const MIN_TEXT_WIDTH = 420;
 
 /**
  * Puts a plot of `plotWidth` x `plotHeight` (drawn at the origin of `plot`) into a figure with a title above and
@@ -133,7 +134,11 @@ const PAD = 14;
 export function frame(plot: string, plotWidth: number, plotHeight: number, text: FrameText, pad = PAD): Figure {
   const titleLines = text.title ? wrapText(text.title, SIZE.title, Math.max(plotWidth, 320), "bold") : [];
   const width = Math.ceil(
-    Math.max(plotWidth + 2 * pad, ...titleLines.map((l) => textWidth(l, SIZE.title, "bold") + 2 * PAD)),
+    Math.max(
+      plotWidth + 2 * pad,
+      text.caption || text.provenance ? MIN_TEXT_WIDTH : 0, // so a small plot's caption is not a narrow column
+      ...titleLines.map((l) => textWidth(l, SIZE.title, "bold") + 2 * PAD),
+    ),
   );
   const inner = width - 2 * PAD;
   // Title and footer are drawn with d3; the plot (already serialised) is spliced in as text, never re-parsed.
