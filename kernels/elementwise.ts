@@ -50,14 +50,22 @@ export class OpKernel {
   ): void {
     const { name, inputs, output } = this.def;
     const out = tensors[output];
-    const modes = inputs.map((i) => bindMode(name, i, tensors[i], output, out));
+    const modes: string[] = inputs.map((i) => bindMode(name, i, tensors[i], output, out));
+    // An input that repeats an earlier input's range is read through that input's binding (no aliased bindings).
+    inputs.forEach((i, j) => {
+      const t = tensors[i];
+      const first = inputs.findIndex((e) => tensors[e].buffer === t.buffer && tensors[e].offset === t.offset);
+      if (modes[j] !== "o" && first < j && tensors[inputs[first]].byteLength === t.byteLength) modes[j] = `${first}`;
+    });
     const key = modes.join("");
     let k = this.#variants.get(key);
     if (!k) {
       const buffers: Record<string, "read" | "rw"> = {};
       const loaders = inputs.map((i, j) => {
-        if (modes[j] !== "o") buffers[i] = modes[j] === "r" ? "read" : "rw";
-        return `fn ld_${i}(i: u32) -> f32 { return ${modes[j] === "o" ? output : i}[i]; }`;
+        const m = modes[j];
+        if (m === "r" || m === "w") buffers[i] = m === "r" ? "read" : "rw";
+        const from = m === "o" ? output : m === "r" || m === "w" ? i : inputs[Number(m)];
+        return `fn ld_${i}(i: u32) -> f32 { return ${from}[i]; }`;
       });
       buffers[output] = "rw";
       k = new Kernel({
@@ -69,7 +77,7 @@ export class OpKernel {
       this.#variants.set(key, k);
     }
     const bound: Record<string, Tensor> = { [output]: out };
-    inputs.forEach((i, j) => modes[j] !== "o" && (bound[i] = tensors[i]));
+    inputs.forEach((i, j) => (modes[j] === "r" || modes[j] === "w") && (bound[i] = tensors[i]));
     enc.dispatch(k, bound, params, grid);
   }
 }
@@ -273,57 +281,32 @@ export function fill(enc: StepEncoder, t: Tensor, value: number): void {
 
 // ---- CPU references (float64 arithmetic, rounded to f32 on store) ----
 
-/** f(x) in float64; the CPU twin of the WGSL `unary_f`. */
+const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
+function geluDerivative(x: number): number {
+  const c = 0.7978845608028654, t = Math.tanh(Math.max(-15, Math.min(15, c * (x + 0.044715 * x * x * x))));
+  return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x);
+}
+/** Each op's f and f', the CPU twins of the WGSL `unary_f` and `unary_df`. */
+const UNARY_CPU: Record<UnaryOp, [(x: number) => number, (x: number) => number]> = {
+  neg: [(x) => -x, () => -1],
+  exp: [Math.exp, Math.exp],
+  log: [Math.log, (x) => 1 / x],
+  relu: [(x) => Math.max(x, 0), (x) => (x > 0 ? 1 : 0)],
+  gelu: [geluCpu, geluDerivative],
+  sigmoid: [sigmoid, (x) => sigmoid(x) * (1 - sigmoid(x))],
+  tanh: [Math.tanh, (x) => 1 - Math.tanh(x) ** 2],
+  square: [(x) => x * x, (x) => 2 * x],
+  sqrt: [Math.sqrt, (x) => 0.5 / Math.sqrt(x)],
+};
+
+/** f(x) in float64. */
 export function unaryScalar(op: UnaryOp, x: number): number {
-  switch (op) {
-    case "neg":
-      return -x;
-    case "exp":
-      return Math.exp(x);
-    case "log":
-      return Math.log(x);
-    case "relu":
-      return Math.max(x, 0);
-    case "gelu":
-      return geluCpu(x);
-    case "sigmoid":
-      return 1 / (1 + Math.exp(-x));
-    case "tanh":
-      return Math.tanh(x);
-    case "square":
-      return x * x;
-    case "sqrt":
-      return Math.sqrt(x);
-  }
+  return UNARY_CPU[op][0](x);
 }
 
-/** f'(x) in float64; the CPU twin of the WGSL `unary_df`. */
+/** f'(x) in float64. */
 export function unaryDerivative(op: UnaryOp, x: number): number {
-  switch (op) {
-    case "gelu": {
-      const c = 0.7978845608028654, u = c * (x + 0.044715 * x * x * x);
-      const t = Math.tanh(Math.max(-15, Math.min(15, u)));
-      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * c * (1 + 3 * 0.044715 * x * x);
-    }
-    case "sigmoid": {
-      const s = 1 / (1 + Math.exp(-x));
-      return s * (1 - s);
-    }
-    case "tanh":
-      return 1 - Math.tanh(x) ** 2;
-    case "relu":
-      return x > 0 ? 1 : 0;
-    case "neg":
-      return -1;
-    case "exp":
-      return Math.exp(x);
-    case "log":
-      return 1 / x;
-    case "square":
-      return 2 * x;
-    case "sqrt":
-      return 0.5 / Math.sqrt(x);
-  }
+  return UNARY_CPU[op][1](x);
 }
 
 /** CPU reference of {@link unary}. */

@@ -160,10 +160,21 @@ gpuTest("elementwise: in place (out === input) and views of one buffer", async (
   // Two disjoint views of one arena (an input and the output in the same buffer) bind as two read-write ranges.
   const arena = gpu.fromArray(new Float32Array(192 + n).map((_, i) => i * 0.01));
   const src = arena.view(0, [n]), dst = arena.view(192, [n]);
-  const [ga] = await record(gpu, (enc) => unary(enc, "exp", src, dst), arena);
-  const want = new Float32Array(192 + n).map((_, i) => i * 0.01);
+  const arena2 = gpu.fromArray(new Float32Array(192 + n).map((_, i) => i * 0.01));
+  const [ga, ga2] = await record(
+    gpu,
+    (enc) => {
+      unary(enc, "exp", src, dst);
+      binary(enc, "mul", arena2.view(0, [n]), arena2.view(0, [n]), arena2.view(192, [n])); // a and b: one binding
+    },
+    arena,
+    arena2,
+  );
+  const want = new Float32Array(192 + n).map((_, i) => i * 0.01), want2 = want.slice();
   want.set(unaryCpu("exp", want.slice(0, n)), 192);
+  want2.set(binaryCpu("mul", want2.slice(0, n), want2.slice(0, n)), 192);
   assertClose(ga, want, { atol: 1e-6, rtol: 4e-6, label: "exp between views of one buffer" });
+  assertClose(ga2, want2, { atol: 0, rtol: 0, label: "x·x between views of one buffer" });
   // Overlapping but different ranges race; that is refused.
   const enc = gpu.encoder();
   assert.throws(() => unary(enc, "neg", arena.view(0, [n]), arena.view(64, [n])), RangeError);
