@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * The SVG side of every figure: a d3-drawable DOM (linkedom), a deterministic serialiser (attributes in name order,
  * geometric numbers rounded to 2 decimals, no ids, no timestamps), and the frame every chart shares (white
@@ -27,8 +26,22 @@ export interface FrameText {
   provenance?: string;
 }
 
-/** A `<g>` selection to draw into. */
-export type G = Selection<SVGGElement, unknown, null, undefined>;
+/**
+ * The few DOM node fields the serialiser reads. Declared here rather than pulling in TypeScript's "dom" library,
+ * which would add browser globals (`document`, `window`) to every file of the project when type-checked together.
+ */
+interface DomNode {
+  nodeType: number;
+  textContent: string | null;
+  childNodes: ArrayLike<DomNode>;
+  parentNode: DomNode | null;
+  localName?: string;
+  attributes?: ArrayLike<{ name: string; value: string }>;
+}
+
+/** A `<g>` selection to draw into (linkedom elements; d3's DOM element types are opaque here). */
+// deno-lint-ignore no-explicit-any
+export type G = Selection<any, unknown, null, undefined>;
 
 /** Colour-blind-safe series colours (Okabe and Ito), in the order series are given. */
 export const PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999999"];
@@ -41,10 +54,14 @@ const SVG_NS = "http://www.w3.org/2000/svg";
 
 /** A fresh `<g>` inside an `<svg>` of a new linkedom document; draw into it with d3, then {@link serialize} it. */
 export function newGroup(): G {
-  const { document } = parseHTML("<!doctype html><html><body></body></html>");
+  // linkedom's own types describe a browser Window; only these two members are used.
+  const { document } = parseHTML("<!doctype html><html><body></body></html>") as unknown as {
+    document: { createElementNS(ns: string, tag: string): unknown; body: { appendChild(node: unknown): void } };
+  };
   const svg = document.createElementNS(SVG_NS, "svg");
   document.body.appendChild(svg);
-  return select(svg as unknown as SVGSVGElement).append("g") as unknown as G;
+  // deno-lint-ignore no-explicit-any
+  return select(svg as any).append("g") as G;
 }
 
 // Attributes whose numbers are geometry: rounded so output does not carry float noise from d3's arithmetic.
@@ -86,18 +103,18 @@ const escapeText = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;")
 const escapeAttr = (s: string) => escapeText(s).replace(/"/g, "&quot;");
 
 /** Serialises the children of a node: elements with attributes sorted by name, text escaped. */
-export function serializeChildren(node: Node): string {
+export function serializeChildren(node: DomNode): string {
   let out = "";
   for (const child of Array.from(node.childNodes)) {
     if (child.nodeType === 3) out += escapeText(child.textContent ?? "");
     else if (child.nodeType === 1) {
-      const el = child as Element;
-      const attrs = Array.from(el.attributes)
+      const el = child;
+      const attrs = Array.from(el.attributes ?? [])
         .filter((a) => a.value !== "" || a.name === "d")
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((a) => ` ${a.name}="${escapeAttr(GEOMETRIC.has(a.name) ? roundNumbers(a.value) : a.value)}"`)
         .join("");
-      const tag = el.localName;
+      const tag = el.localName!;
       const inner = serializeChildren(el);
       out += inner === "" ? `<${tag}${attrs}/>` : `<${tag}${attrs}>${inner}</${tag}>`;
     }
@@ -107,12 +124,12 @@ export function serializeChildren(node: Node): string {
 
 /** Serialises a drawn group (its own element included). */
 export function serialize(g: G): string {
-  return serializeChildren(g.node()!.parentNode!);
+  return serializeChildren((g.node() as DomNode).parentNode!);
 }
 
 /** Serialises only what was drawn inside a group (the group element itself left out). */
 export function serializeInner(g: G): string {
-  return serializeChildren(g.node()!);
+  return serializeChildren(g.node() as DomNode);
 }
 
 /** A complete standalone SVG document for a figure. */
