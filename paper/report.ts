@@ -119,8 +119,9 @@ async function main(): Promise<void> {
   const runsDir = values.runs ?? runsRoot();
   if (values.runs && !(await exists(runsDir))) throw new RangeError(`--runs: no directory '${runsDir}'`);
   const result = await buildReport({ runsDir, outDir: values.out ?? "paper" });
+  const n = result.files.length;
   console.log(
-    `report: wrote ${result.files.length} files to ${values.out ?? "paper"}/` +
+    `report: wrote ${n} file${n === 1 ? "" : "s"} to ${values.out ?? "paper"}/` +
       (result.removed.length ? `, removed ${result.removed.length} stale (${result.removed.join(", ")})` : ""),
   );
   if (result.failed.length) {
