@@ -62,7 +62,7 @@ export function fitBradleyTerry(wins: number[][]): BtFit {
     const fit = fitScc(ms.map((i) => ms.map((j) => wins[i][j])));
     ms.forEach((i, a) => {
       rho[i] = fit.r[a];
-      tier[i] = -graph.depth[k];
+      tier[i] = 0 - graph.depth[k]; // 0 - depth, not -depth: the top tier is +0, never -0
     });
     iterations += fit.iterations;
     gradMax = Math.max(gradMax, fit.gradMax);

@@ -56,7 +56,10 @@ export function dpoObjective(c: TabularCase, logits: number[][]): Objective {
     dlogp[q.prompt][q.chosen] += g;
     dlogp[q.prompt][q.rejected] -= g;
   }
-  return { value, dlogits: throughLogSoftmax(logp, dlogp) };
+  // Each pair adds +g and -g to one prompt's row, so Σ_j ∂L/∂log π_j = 0 and the softmax term π_j·Σ_k ∂L/∂log π_k
+  // of throughLogSoftmax vanishes: the log-partition cancels and ∂L/∂logits = ∂L/∂log π. Using that identity keeps an
+  // uncompared logit's gradient exactly 0 (summing the row in floating point leaves ~1e-17, which Adam amplifies).
+  return { value, dlogits: dlogp };
 }
 
 /** Cross-entropy of the policy against π_ref, averaged over prompts: how a shared policy is fitted to start at π_ref. */
