@@ -89,7 +89,7 @@ export function lineChart(o: LineChartOptions): Figure {
   const left = tickLabelWidth(yTicks.map(yFmt)) + (o.yLabel ? SIZE.label + 10 : 0);
   const bottom = SIZE.tick + 14 + (o.xLabel ? SIZE.label + 8 : 0);
   const legendPos = legendLayout(o.series.map((s) => s.name), W);
-  const legendH = o.series.length > 1 ? legendPos[legendPos.length - 1].y + SIZE.tick + 14 : 0;
+  const legendH = o.series.some((s) => s.name) ? legendPos[legendPos.length - 1].y + SIZE.tick + 14 : 0;
   const g = newGroup();
   if (legendH) {
     drawLegend(
