@@ -48,7 +48,7 @@ export function sectionMarkdown(r: RenderedSection): string {
     body = `**This section failed to render:** ${r.error}`;
   } else {
     const o = r.output!;
-    body = o.body.trim();
+    body = o.body.trim().replace(/\n{3,}/g, "\n\n"); // pieces joined by sections may leave extra blank lines
     if (o.choices?.length) {
       body += `\n\n**Choices where the paper is silent.**\n\n${o.choices.map((c) => `- ${c.trim()}`).join("\n")}`;
     }
