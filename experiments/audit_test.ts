@@ -59,6 +59,9 @@ Deno.test("audit: every example runs end to end and shows the behaviour its head
     assert.ok(noisy.dpo.minLoss > 0 && noisy.dpo.attained && !noisy.ppo.limit);
     assert.equal(noisy.ppo.reach.status, "reachable");
     assert.equal(noisy.ppo.target[4], 0, "π_ref(y5) = 0");
+    // The explicit optimum sends the mass outside the data to y5 (π_ref = 0, which PPO never reaches), not y4.
+    assert.deepEqual([noisy.dpo.witness.policy[3], noisy.dpo.witness.policy[4]], [0, 0.9]);
+    assert.equal(noisy.dpo.witness.dpoOptimal, true);
     const [a, b] = rec.get("chain")!.prompts;
     assert.equal(a.dpo.attained, false, "a chain's infimum is not attained");
     assert.equal(a.dpo.witness.ppo.status, "limit", "mass on y4 (π_ref > 0) is a PPO limit");
