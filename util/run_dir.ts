@@ -38,14 +38,22 @@ export function runsRoot(): string {
   return Deno.env.get("RUNS_DIR") || "runs";
 }
 
-/** The command line of this process, as a reader would retype it. */
+/**
+ * The command line of this process as a reader would retype it: `deno task <name> <args>` when deno.json has a task
+ * that runs this script (Deno 2.9 does not tell a script which task started it, so we look the script up),
+ * otherwise `deno run -A <script> <args>`.
+ */
 export function commandLine(): string {
-  const task = Deno.env.get("DENO_TASK_NAME");
   const args = Deno.args.map((a) => (/^[\w./=:,@+-]+$/.test(a) ? a : JSON.stringify(a))).join(" ");
-  if (task) return `deno task ${task}${args ? " " + args : ""}`;
-  return `deno run -A ${Deno.mainModule.replace(/^file:\/\/\/?/, "/").replace(Deno.cwd() + "/", "")}${
-    args ? " " + args : ""
-  }`;
+  const script = Deno.mainModule.replace(/^file:\/\/\/?/, "/").replace(Deno.cwd() + "/", "");
+  let task: string | undefined;
+  try {
+    const tasks = JSON.parse(Deno.readTextFileSync("deno.json")).tasks as Record<string, string>;
+    task = Object.keys(tasks).find((k) => tasks[k] === `deno run -A ${script}`);
+  } catch {
+    // No deno.json in the working directory: fall back to the script.
+  }
+  return `${task ? `deno task ${task}` : `deno run -A ${script}`}${args ? " " + args : ""}`;
 }
 
 /** A run directory. */
