@@ -69,7 +69,9 @@ export function promptMarkdown(r: AuditRecord, x: number): string {
   const gapText = (gs: typeof finite) =>
     gs.map((g) => `r(${g.a}) − r(${g.b}) = ${g.gap === "free" ? "free" : ext(g.gap as Extended)}`).join("; ");
   const facts = [
-    pa.bt.finite
+    pa.comparisons.length === 0
+      ? "No preference pair names this prompt: its rewards are not identified and the DPO loss ignores its policy."
+      : pa.bt.finite
       ? `Bradley-Terry MLE: finite${finite.length ? ` (${gapText(finite)})` : ""}.`
       : `Bradley-Terry MLE: does not exist; the likelihood's supremum needs ${gapText(infinite)}` +
         `${finite.length ? `, with finite gaps ${gapText(finite)}` : ""}. Wins between groups: ${groupWinsText(pa)}.`,

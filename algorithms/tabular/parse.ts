@@ -96,6 +96,10 @@ function checkSettings(s: AuditSettings, where: Map<string, string>): void {
   // β ≤ 0 turns Eq. 2's KL penalty off or around, and Eq. 7's margin with it.
   if (!(s.beta > 0)) throw new RangeError(`${where.get("beta")}: beta must be > 0, got ${s.beta}`);
   parseUnseenRule(s.unseenReward, where.get("unseenReward") ?? "default");
+  // With no mass left on the covered responses every compared pair is 0 against 0: the DPO loss is undefined.
+  if (!(s.witnessMass > 0)) {
+    throw new RangeError(`${where.get("witnessMass") ?? "default"}: witnessMass must be > 0, got ${s.witnessMass}`);
+  }
 }
 
 function parsePrompts(src: Source, node: YNode | null, line: number): PromptCase[] {

@@ -50,6 +50,7 @@ Deno.test("parse: settings come from the file and --set, and are validated with 
   assert.throws(() => parseCase(BASE, "t.yaml", ["beta=-1"]), /--set beta=-1: beta must be > 0/);
   fails(BASE + "gd:\n  stepz: 3\n", ConfigError, /Unknown config key 'gd\.stepz' \(t\.yaml line 12\)/);
   fails(BASE + "gd:\n  lr: -1\n", ConfigError, /'gd\.lr' must be >= 0.*t\.yaml line 12/);
+  fails(BASE + "witnessMass: 0\n", RangeError, /t\.yaml line 11: witnessMass must be > 0, got 0/);
   fails(BASE + "unseenReward: lots\n", RangeError, /t\.yaml line 11: unseenReward must be 'min', 'max' or a finite/);
   fails(BASE + "pair: []\n", RangeError, /t\.yaml line 11: unknown key 'pair'; known keys: prompts, pairs/);
 });
