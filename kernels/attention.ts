@@ -28,7 +28,8 @@ const WG = 64;
 const headKernels = new Map<string, Kernel>();
 
 /**
- * split: src [B, T, P·C] -> P tensors [B, H, T, hd]; merge: the reverse. One invocation per element of one part.
+ * split: src [B, T, P·C] -> P tensors [B, H, T, hd]; merge: the reverse. Invocation (t, h, b) moves one head's row
+ * of hd contiguous values per part: the indices need no integer division, which llvmpipe pays for per lane.
  */
 function headsKernel(dir: "split" | "merge", parts: number): Kernel {
   const key = `${dir}${parts}`;
@@ -40,25 +41,22 @@ function headsKernel(dir: "split" | "merge", parts: number): Kernel {
   for (const i of idx) buffers[`h${i}`] = dir === "split" ? "rw" : "read";
   if (dir === "merge") buffers.dst = "rw";
   const moves = idx.map((i) =>
-    dir === "split" ? `h${i}[i] = src[s + ${i}u * p.c];` : `dst[s + ${i}u * p.c] = h${i}[i];`
+    dir === "split" ? `h${i}[o + d] = src[s + ${i}u * p.c + d];` : `dst[s + ${i}u * p.c + d] = h${i}[o + d];`
   );
   k = new Kernel({
     name: `attention_${dir}_heads${parts}`,
     buffers,
-    params: { n: "u32", t: "u32", c: "u32", heads: "u32", hd: "u32" },
-    code: FLAT_ID_WGSL + /* wgsl */ `
+    params: { t: "u32", c: "u32", heads: "u32", hd: "u32" },
+    code: /* wgsl */ `
 @compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = flat_id(g, nw, ${WG}u);
-  if (i >= p.n) { return; }
-  // i indexes [B, H, T, hd]
-  let d = i % p.hd;
-  let t = (i / p.hd) % p.t;
-  let bh = i / (p.hd * p.t);
-  let h = bh % p.heads;
-  let b = bh / p.heads;
-  let s = (b * p.t + t) * ${parts}u * p.c + h * p.hd + d;
-  ${moves.join("\n  ")}
+fn main(@builtin(global_invocation_id) g: vec3u) {
+  let t = g.x; let h = g.y; let b = g.z;
+  if (t >= p.t) { return; }
+  let s = (b * p.t + t) * ${parts}u * p.c + h * p.hd; // row (b, t), head h, in the packed tensor
+  let o = ((b * p.heads + h) * p.t + t) * p.hd; // row (b, h, t) of the per-head tensors
+  for (var d = 0u; d < p.hd; d++) {
+    ${moves.join("\n    ")}
+  }
 }`,
   });
   headKernels.set(key, k);
@@ -132,11 +130,11 @@ function attShape(fn: string, qkv: Tensor, heads: number, others: Record<string,
 }
 
 function heads(enc: StepEncoder, dir: "split" | "merge", packed: Tensor, parts: Tensor[], s: AttentionShape): void {
-  const n = s.b * s.t * s.c;
   const bufs: Record<string, Tensor> = dir === "split" ? { src: packed } : { dst: packed };
   parts.forEach((t, i) => bufs[`h${i}`] = t);
-  const params = { n, t: s.t, c: s.c, heads: s.heads, hd: s.hd };
-  enc.dispatch(headsKernel(dir, parts.length), bufs, params, grid1d(n, WG));
+  if (s.heads > 65535 || s.b > 65535) throw new RangeError(`attention: B (${s.b}) and heads must be at most 65535`);
+  const params = { t: s.t, c: s.c, heads: s.heads, hd: s.hd };
+  enc.dispatch(headsKernel(dir, parts.length), bufs, params, [Math.ceil(s.t / WG), s.heads, s.b]);
 }
 
 /** What the forward writes; q, k, v, att are saved for the backward. */

@@ -24,20 +24,25 @@ const WG = 256;
 /** Columns of dwte one backward invocation owns. */
 const COLS = 64;
 
+// One invocation per position (b, t), looping over the C columns: no per-element integer division.
 const forwardK = kernel({
   name: "embedding_forward",
   buffers: { tokens: "read:u32", wte: "read", wpe: "read", out: "rw" },
-  params: { n: "u32", t: "u32", c: "u32", vocab: "u32" },
+  params: { rows: "u32", t: "u32", c: "u32", vocab: "u32" },
   code: FLAT_ID_WGSL + /* wgsl */ `
-@compute @workgroup_size(${WG})
+@compute @workgroup_size(64)
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = flat_id(g, nw, ${WG}u);
-  if (i >= p.n) { return; }
-  let row = i / p.c;
-  let col = i - row * p.c;
+  let row = flat_id(g, nw, 64u);
+  if (row >= p.rows) { return; }
   let tok = tokens[row];
-  if (tok >= p.vocab) { out[i] = bitcast<f32>(0x7fc00000u + (tok & 0u)); return; }
-  out[i] = wte[tok * p.c + col] + wpe[(row % p.t) * p.c + col];
+  let o = row * p.c;
+  if (tok >= p.vocab) {
+    for (var j = 0u; j < p.c; j++) { out[o + j] = bitcast<f32>(0x7fc00000u + (tok & 0u)); }
+    return;
+  }
+  let e = tok * p.c;
+  let q = (row % p.t) * p.c;
+  for (var j = 0u; j < p.c; j++) { out[o + j] = wte[e + j] + wpe[q + j]; }
 }`,
 });
 
@@ -89,8 +94,7 @@ function check(fn: string, tokens: Tensor, wte: Tensor, wpe: Tensor, x: Tensor):
 /** x [B, T, C] = wte[tokens] + wpe[0..T). tokens u32 [B, T], wte [V, C], wpe [ctx, C] with ctx ≥ T. */
 export function embeddingForward(enc: StepEncoder, tokens: Tensor, wte: Tensor, wpe: Tensor, x: Tensor): void {
   const [b, t, vocab, c] = check("embeddingForward", tokens, wte, wpe, x);
-  const n = b * t * c;
-  enc.dispatch(forwardK, { tokens, wte, wpe, out: x }, { n, t, c, vocab }, grid1d(n, WG));
+  enc.dispatch(forwardK, { tokens, wte, wpe, out: x }, { rows: b * t, t, c, vocab }, grid1d(b * t, 64));
 }
 
 /** dwte [V, C] += scatter of dx [B, T, C] by tokens; dwpe[0..T) += Σ_b dx[b]. Deterministic. */

@@ -1,18 +1,17 @@
 /**
- * Sequence-level quantities from per-token ones, and their backward (scatter) maps:
+ * Scatter and gather maps between per-token and per-sequence quantities:
  *
- * - sequence log-probability: seq[b] = Σ_t mask[b,t]·logp[b,t], the sum over response tokens only (PAPER.md §8.2,
- *   ReaLHF `dpo_loss`: prompt excluded); backward dlogp[b,t] = dseq[b]·mask[b,t].
+ * - the backward of the sequence log-probability seq[b] = Σ_t mask[b,t]·logp[b,t] (the sum over response tokens
+ *   only, PAPER.md §8.2, ReaLHF `dpo_loss`; the forward is kernels/reduce.ts `rowSum` with the mask):
+ *   dlogp[b,t] = dseq[b]·mask[b,t];
  * - last-token score: score[b] = values[b, last[b]] (PAPER.md §8.1, the reward model's scalar at the last token);
  *   backward dvalues[b,t] = dscore[b] where t = last[b], else 0.
  *
- * A workgroup per sequence sums its row in a fixed order (strided partial sums, then a tree), so rows of a few
- * hundred tokens do not run on one invocation. Masked-out positions contribute nothing even if their logp is NaN.
- * An index last[b] ≥ T gives a NaN score (a silent clamp would score the wrong token).
+ * An index last[b] ≥ T gives a NaN score (a silent clamp would score the wrong token). The backward maps overwrite
+ * their output, or add to it with `accumulate` (PPO adds a value gradient to another, DPO's pairs add up).
  *
  * @example
  * ```ts
- * sequenceSum(enc, logp, mask, seq);                          // seq [B]
  * sequenceSumBackward(enc, dseq, mask, dlogp, false);         // dlogp [B, T]
  * lastTokenGather(enc, values, last, score);                  // score [B]
  * lastTokenScatter(enc, dscore, last, dvalues, false);        // dvalues [B, T]
@@ -22,32 +21,6 @@
 import type { StepEncoder } from "./encoder.ts";
 import { FLAT_ID_WGSL, grid1d, kernel } from "./kernel.ts";
 import type { Tensor } from "./tensor.ts";
-
-const RED = 64;
-
-const seqSumK = kernel({
-  name: "sequence_sum",
-  buffers: { x: "read", mask: "read", out: "rw" },
-  params: { t: "u32" },
-  code: /* wgsl */ `
-var<workgroup> red: array<f32, ${RED}>;
-@compute @workgroup_size(${RED})
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid: vec3u) {
-  let b = wid.x;
-  let l = lid.x;
-  var s = 0.0;
-  for (var t = l; t < p.t; t += ${RED}u) {
-    let m = mask[b * p.t + t];
-    if (m != 0.0) { s += m * x[b * p.t + t]; }
-  }
-  red[l] = s;
-  for (var h = ${RED / 2}u; h > 0u; h = h >> 1u) {
-    workgroupBarrier();
-    if (l < h) { red[l] = red[l] + red[l + h]; }
-  }
-  if (l == 0u) { out[b] = red[0]; }
-}`,
-});
 
 const seqBackK = kernel({
   name: "sequence_sum_backward",
@@ -111,16 +84,8 @@ function u32(fn: string, name: string, t: Tensor): void {
   if (t.dtype !== "u32") throw new TypeError(`${fn}: ${name} ('${t.label}') must be u32, got ${t.dtype}`);
 }
 
-/** out [B] = Σ_t mask[b,t]·x[b,t] for x, mask [B, T]. */
-export function sequenceSum(enc: StepEncoder, x: Tensor, mask: Tensor, out: Tensor): void {
-  const [b, t] = bt("sequenceSum", x, "x");
-  sized("sequenceSum", b * t, { mask });
-  sized("sequenceSum", b, { out });
-  if (b > 65535) throw new RangeError(`sequenceSum: B (${b}) is more than 65535`);
-  enc.dispatch(seqSumK, { x, mask, out }, { t }, [b, 1, 1]);
-}
-
-/** dx [B, T] (+)= dseq[b]·mask[b,t]: the backward of {@link sequenceSum}. */
+/** dx [B, T] (+)= dseq[b]·mask[b,t]: the backward of the masked row sum seq[b] = Σ_t mask[b,t]·x[b,t]
+ * (kernels/reduce.ts `rowSum` with a mask). */
 export function sequenceSumBackward(enc: StepEncoder, dseq: Tensor, mask: Tensor, dx: Tensor, accumulate: boolean) {
   const [b, t] = bt("sequenceSumBackward", dx, "dx");
   sized("sequenceSumBackward", b * t, { mask });
@@ -146,7 +111,7 @@ export function lastTokenScatter(enc: StepEncoder, dscore: Tensor, last: Tensor,
   enc.dispatch(scatterK, { dscore, last, dvalues }, params, grid1d(b * t, 256));
 }
 
-/** CPU reference of {@link sequenceSum} (float64). */
+/** CPU reference of the masked row sum whose backward is {@link sequenceSumBackward} (float64). */
 export function sequenceSumCpu(x: ArrayLike<number>, mask: ArrayLike<number>, b: number, t: number): Float64Array {
   const out = new Float64Array(b);
   for (let i = 0; i < b * t; i++) if (mask[i] !== 0) out[Math.floor(i / t)] += mask[i] * x[i];

@@ -50,19 +50,23 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
 }`,
 });
 
+// One invocation per row (no per-element integer division, which llvmpipe pays for per lane).
 const backwardK = kernel({
   name: "token_logprobs_backward",
   buffers: { logits: "read", targets: "read:u32", lse: "read", dlogp: "read", dlogits: "rw" },
-  params: { n: "u32", v: "u32" },
+  params: { rows: "u32", v: "u32" },
   code: FLAT_ID_WGSL + /* wgsl */ `
-@compute @workgroup_size(256)
+@compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = flat_id(g, nw, 256u);
-  if (i >= p.n) { return; }
-  let r = i / p.v;
-  let col = i - r * p.v;
-  let onehot = select(0.0, 1.0, targets[r] == col);
-  dlogits[i] = dlogp[r] * (onehot - exp(logits[i] - lse[r]));
+  let r = flat_id(g, nw, ${WG}u);
+  if (r >= p.rows) { return; }
+  let base = r * p.v;
+  let tgt = targets[r];
+  let d = dlogp[r];
+  let l = lse[r];
+  for (var j = 0u; j < p.v; j++) {
+    dlogits[base + j] = d * (select(0.0, 1.0, j == tgt) - exp(logits[base + j] - l));
+  }
 }`,
 });
 
@@ -138,8 +142,7 @@ export function logitsBackward(
   const [rows, v] = rowsOf("logitsBackward", logits, targets);
   sized("logitsBackward", rows, { lse, dlogp });
   sized("logitsBackward", logits.size, { dlogits });
-  const n = logits.size;
-  enc.dispatch(backwardK, { logits, targets, lse, dlogp, dlogits }, { n, v }, grid1d(n, 256));
+  enc.dispatch(backwardK, { logits, targets, lse, dlogp, dlogits }, { rows, v }, grid1d(rows, WG));
 }
 
 /** loss [1] = −Σ mask·logp / Σ mask (0 when the mask is empty) and dlogp = −mask / Σ mask, both overwritten. */

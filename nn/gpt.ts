@@ -35,7 +35,8 @@ import { blockNames, checkGptConfig, type GptConfig, gptParamSpecs } from "./gpt
 import { GptWorkspace } from "./gpt_workspace.ts";
 import { gptBackward, gptForward } from "./gpt_layers.ts";
 import { crossEntropyLoss, tokenLogprobs } from "../kernels/token_head.ts";
-import { lastTokenGather, lastTokenScatter, sequenceSum, sequenceSumBackward } from "../kernels/gather.ts";
+import { lastTokenGather, lastTokenScatter, sequenceSumBackward } from "../kernels/gather.ts";
+import { rowSum } from "../kernels/reduce.ts";
 
 /** Gradients a backward pass starts from; at least one must be given. */
 export interface GptGrads {
@@ -98,7 +99,7 @@ export class Gpt {
   /** Records seq[b] = Σ_t mask[b,t]·logp[b,t] into ws.seqLogp [B] (after {@link tokenLogprobs}). Returns it. */
   sequenceLogprobs(enc: StepEncoder, ws: GptWorkspace, mask: Tensor): Tensor<"f32"> {
     this.#perToken("sequenceLogprobs", ws, "mask", mask, "f32");
-    sequenceSum(enc, ws.logp, mask, ws.seqLogp);
+    rowSum(enc, ws.logp, ws.seqLogp, { mask }); // masked-out (prompt, padding) tokens are skipped, never multiplied
     return ws.seqLogp;
   }
 

@@ -17,7 +17,7 @@ import { unary, unaryBackward } from "../kernels/elementwise.ts";
 import { embeddingBackward, embeddingForward } from "../kernels/embedding.ts";
 import { layernormBackward, layernormForward } from "../kernels/layernorm.ts";
 import { attentionBackward, attentionForward } from "../kernels/attention.ts";
-import { biasGrad } from "../kernels/bias_grad.ts";
+import { colSum } from "../kernels/reduce.ts";
 import { logitsBackward } from "../kernels/token_head.ts";
 import type { Gpt } from "./gpt.ts";
 import type { GptWorkspace } from "./gpt_workspace.ts";
@@ -83,7 +83,7 @@ export function gptBackward(
   if (dvalues) {
     const dv = dvalues.reshape([R, 1]);
     matmul(enc, rows(ws.lnf), dv, ps.grad("head.w"), { transA: true, beta: 1 });
-    biasGrad(enc, dv, ps.grad("head.b"));
+    colSum(enc, dv, ps.grad("head.b"), { accumulate: true });
     matmul(enc, dv, ps.get("head.w"), rows(ws.dln), { transB: true, beta: dlogp ? 1 : 0 });
   }
   const L = c.layers;
@@ -103,21 +103,21 @@ export function gptBackward(
     // MLP branch: x2 = x1 + GELU(LN2(x1)·Wfc + bfc)·Wout + bout.
     matmul(enc, rows(ws.dres), w.wout, rows(ws.dh), { transB: true }); // da [R, 4C]
     matmul(enc, rows(ws.a[l]), rows(ws.dres), g.wout, { transA: true, beta: 1 });
-    biasGrad(enc, rows(ws.dres), g.bout);
+    colSum(enc, rows(ws.dres), g.bout, { accumulate: true });
     unaryBackward(enc, "gelu", ws.h[l], ws.dh, ws.dh); // dh = da·GELU'(h), in place
     matmul(enc, rows(ws.ln2[l]), rows(ws.dh), g.wfc, { transA: true, beta: 1 });
-    biasGrad(enc, rows(ws.dh), g.bfc);
+    colSum(enc, rows(ws.dh), g.bfc, { accumulate: true });
     matmul(enc, rows(ws.dh), w.wfc, rows(ws.dln), { transB: true }); // dln2 [R, C]
     layernormBackward(enc, ws.residMid[l], w.ln2w, ws.ln2Stats[l], ws.dln, ws.dres, g.ln2w, g.ln2b, true);
     // Attention branch: x1 = x + attn(LN1(x))·Wproj + bproj.
     matmul(enc, rows(ws.dres), w.wproj, rows(ws.dy), { transB: true });
     matmul(enc, rows(ws.y[l]), rows(ws.dres), g.wproj, { transA: true, beta: 1 });
-    biasGrad(enc, rows(ws.dres), g.bproj);
+    colSum(enc, rows(ws.dres), g.bproj, { accumulate: true });
     const saved = { q: ws.q[l], k: ws.k[l], v: ws.v[l], att: ws.att[l] };
     const scratch = { dyh: ws.yh, datt: ws.datt, dq: ws.dq, dk: ws.dk, dv: ws.dv };
     attentionBackward(enc, c.heads, saved, ws.dy, scratch, ws.dqkv);
     matmul(enc, rows(ws.ln1[l]), rows(ws.dqkv), g.wqkv, { transA: true, beta: 1 });
-    biasGrad(enc, rows(ws.dqkv), g.bqkv);
+    colSum(enc, rows(ws.dqkv), g.bqkv, { accumulate: true });
     matmul(enc, rows(ws.dqkv), w.wqkv, rows(ws.dln), { transB: true });
     layernormBackward(enc, ws.resid[l], w.ln1w, ws.ln1Stats[l], ws.dln, ws.dres, g.ln1w, g.ln1b, true);
   }
