@@ -81,8 +81,11 @@ export function promptMarkdown(r: AuditRecord, x: number): string {
     (free.length ? " Its split across groups the data never link follows the convention that each has mean 0." : ""),
     `DPO's minimal loss (mean over this prompt's comparisons): ${cell(pa.dpo.minLoss)}, ` +
     (pa.dpo.attained ? "attained." : `an infimum only approached (${pa.dpo.attainedNote}).`),
-    `Largest mass a DPO-optimal policy can put outside the preference data: ${cell(pa.dpo.oodSupremum)}, ` +
-    (pa.dpo.oodAttained ? "attained." : "approached but not attained (covered responses need positive mass)."),
+    pa.dpo.attained
+      ? `Largest mass a DPO-optimal policy can put outside the preference data: ${cell(pa.dpo.oodSupremum)}, ` +
+        (pa.dpo.oodAttained ? "attained." : "approached but not attained (covered responses need positive mass).")
+      : "No policy attains DPO's infimum here; along minimising sequences the mass outside the preference data " +
+        `can approach ${cell(pa.dpo.oodSupremum)}${pa.dpo.oodAttained ? "" : " (never reach it)"}.`,
     checkSentence(pa.dpo.witness),
     `PPO's target is ${reachWords[pa.ppo.reach.status]} — ${pa.ppo.reach.reason}.`,
     ...pa.candidates.map(checkSentence),
