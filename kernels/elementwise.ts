@@ -20,7 +20,7 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { FLAT_ID_WGSL, grid1d, Kernel, type ParamType } from "./kernel.ts";
+import { type BufferDecl, FLAT_ID_WGSL, grid1d, Kernel, type ParamType } from "./kernel.ts";
 import { ACTIVATION_WGSL, geluCpu } from "./matmul.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -32,6 +32,8 @@ export interface OpKernelDef {
   /** Name of the read-write output array. */
   output: string;
   params: Record<string, ParamType>;
+  /** WGSL element type of an input or the output by name (default f32), e.g. `vec4<f32>`. */
+  types?: Record<string, string>;
   /** WGSL after the generated declarations and loaders; defines `main`. */
   code: string;
 }
@@ -60,14 +62,15 @@ export class OpKernel {
     const key = modes.join("");
     let k = this.#variants.get(key);
     if (!k) {
-      const buffers: Record<string, "read" | "rw"> = {};
+      const buffers: Record<string, BufferDecl> = {};
+      const type = (b: string) => this.def.types?.[b] ?? "f32";
       const loaders = inputs.map((i, j) => {
         const m = modes[j];
-        if (m === "r" || m === "w") buffers[i] = m === "r" ? "read" : "rw";
+        if (m === "r" || m === "w") buffers[i] = `${m === "r" ? "read" : "rw"}:${type(i)}`;
         const from = m === "o" ? output : m === "r" || m === "w" ? i : inputs[Number(m)];
-        return `fn ld_${i}(i: u32) -> f32 { return ${from}[i]; }`;
+        return `fn ld_${i}(i: u32) -> ${type(i)} { return ${from}[i]; }`;
       });
-      buffers[output] = "rw";
+      buffers[output] = `rw:${type(output)}`;
       k = new Kernel({
         name: `${name}[${key}]`,
         buffers,
@@ -102,77 +105,100 @@ const WG = 256;
 export type UnaryOp = "neg" | "exp" | "log" | "relu" | "gelu" | "sigmoid" | "tanh" | "square" | "sqrt";
 const UNARY: readonly UnaryOp[] = ["neg", "exp", "log", "relu", "gelu", "sigmoid", "tanh", "square", "sqrt"];
 
-// tanh is clamped at ±15, where it is exactly ±1 in f32, because some drivers compute it through exp and overflow.
-const UNARY_WGSL = ACTIVATION_WGSL + /* wgsl */ `
-fn sigm(x: f32) -> f32 { return 1.0 / (1.0 + exp(-x)); }
-fn unary_f(op: u32, x: f32) -> f32 {
+// Written over T (f32, or vec4<f32> for 4 values per invocation). tanh is clamped at ±15, where it is exactly ±1 in
+// f32, because some drivers compute it through exp and overflow.
+const UNARY_WGSL = /* wgsl */ `
+fn sigm(x: T) -> T { return 1.0 / (1.0 + exp(-x)); }
+fn unary_f(op: u32, x: T) -> T {
   switch op {
     case 0u: { return -x; }
     case 1u: { return exp(x); }
     case 2u: { return log(x); }
-    case 3u: { return max(x, 0.0); }
-    case 4u: { return gelu(x); }
+    case 3u: { return max(x, T(0.0)); }
+    case 4u: { return gelu_t(x); }
     case 5u: { return sigm(x); }
-    case 6u: { return tanh(clamp(x, -15.0, 15.0)); }
+    case 6u: { return tanh(clamp(x, T(-15.0), T(15.0))); }
     case 7u: { return x * x; }
     default: { return sqrt(x); }
   }
 }
 // f'(x), for dx = dy · f'(x).
-fn unary_df(op: u32, x: f32) -> f32 {
+fn unary_df(op: u32, x: T) -> T {
   switch op {
-    case 0u: { return -1.0; }
+    case 0u: { return T(-1.0); }
     case 1u: { return exp(x); }
     case 2u: { return 1.0 / x; }
-    case 3u: { return select(0.0, 1.0, x > 0.0); }
+    case 3u: { return select(T(0.0), T(1.0), x > T(0.0)); }
     case 4u: {
       let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-      let t = tanh(clamp(u, -15.0, 15.0));
+      let t = tanh(clamp(u, T(-15.0), T(15.0)));
       return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * x * x);
     }
     case 5u: { let s = sigm(x); return s * (1.0 - s); }
-    case 6u: { let t = tanh(clamp(x, -15.0, 15.0)); return 1.0 - t * t; }
+    case 6u: { let t = tanh(clamp(x, T(-15.0), T(15.0))); return 1.0 - t * t; }
     case 7u: { return 2.0 * x; }
     default: { return 0.5 / sqrt(x); }
   }
 }
 `;
-const MAIN = `@compute @workgroup_size(${WG})
+
+/**
+ * The scalar build (one value per invocation) and the vec4 build (four; used when the sizes allow, about 2.5x
+ * faster on llvmpipe: gelu over 4M values took 44 ms against 111-127 ms) of an elementwise kernel. `body` runs for
+ * index `i` < `p.n`, counted in T (f32 or vec4<f32>), and `W` is 1 or 4 values per T. `o.vecTypes` overrides the
+ * vec4 build's type of a binding (a broadcast column stays f32); `o.prelude` is WGSL placed before `main`.
+ */
+export function elementwisePair(
+  name: string,
+  inputs: string[],
+  output: string,
+  params: Record<string, ParamType>,
+  body: (vec: boolean) => string,
+  o: { vecTypes?: Record<string, string>; prelude?: string } = {},
+): [OpKernel, OpKernel] {
+  const build = (vec: boolean) =>
+    new OpKernel({
+      name: vec ? `${name}_vec4` : name,
+      inputs,
+      output,
+      params,
+      types: vec ? { ...Object.fromEntries([...inputs, output].map((b) => [b, "vec4<f32>"])), ...o.vecTypes } : {},
+      code: FLAT_ID_WGSL + ACTIVATION_WGSL + /* wgsl */ `
+alias T = ${vec ? "vec4<f32>" : "f32"};
+const W = ${vec ? 4 : 1}u;
+fn gelu_t(x: T) -> T { return ${vec ? "vec4<f32>(gelu(x.x), gelu(x.y), gelu(x.z), gelu(x.w))" : "gelu(x)"}; }
+${o.prelude ?? ""}
+@compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let i = flat_id(g, nw, ${WG}u);
-  if (i >= p.n) { return; }`;
+  if (i >= p.n) { return; }
+${body(vec)}
+}`,
+    });
+  return [build(false), build(true)];
+}
 
-const unaryK = new OpKernel({
-  name: "unary",
-  inputs: ["x"],
-  output: "y",
-  params: { n: "u32", op: "u32" },
-  code: FLAT_ID_WGSL + UNARY_WGSL + `${MAIN}\n  y[i] = unary_f(p.op, ld_x(i));\n}`,
+const unaryK = elementwisePair("unary", ["x"], "y", { n: "u32", op: "u32" }, () => `  y[i] = unary_f(p.op, ld_x(i));`, {
+  prelude: UNARY_WGSL,
 });
-
-const unaryBackK = new OpKernel({
-  name: "unary_backward",
-  inputs: ["x", "dy"],
-  output: "dx",
-  params: { n: "u32", op: "u32" },
-  code: FLAT_ID_WGSL + UNARY_WGSL + `${MAIN}\n  dx[i] = ld_dy(i) * unary_df(p.op, ld_x(i));\n}`,
-});
+const unaryBackK = elementwisePair(
+  "unary_backward",
+  ["x", "dy"],
+  "dx",
+  { n: "u32", op: "u32" },
+  () => `  dx[i] = ld_dy(i) * unary_df(p.op, ld_x(i));`,
+  { prelude: UNARY_WGSL },
+);
 
 /** Binary ops. */
 export type BinaryOp = "add" | "sub" | "mul" | "div" | "max" | "min";
 const BINARY: readonly BinaryOp[] = ["add", "sub", "mul", "div", "max", "min"];
 
-const binaryK = new OpKernel({
-  name: "binary",
-  inputs: ["a", "b"],
-  output: "y",
-  params: { n: "u32", op: "u32", cols: "u32", bcast: "u32" },
-  code: FLAT_ID_WGSL + `${MAIN}
-  // b's index: 0 full, 1 row vector over the last dim, 2 column (one value per row).
-  var j = i;
-  if (p.bcast == 1u) { j = i % p.cols; } else if (p.bcast == 2u) { j = i / p.cols; }
-  let a = ld_a(i); let b = ld_b(j);
-  var v: f32;
+// bcast: 0 b is a's size, 1 b is a row vector over the last dim, 2 b is a column (one value per row).
+const binaryBody = (loadB: string) => /* wgsl */ `
+  let a = ld_a(i);
+  ${loadB}
+  var v: T;
   switch p.op {
     case 0u: { v = a + b; }
     case 1u: { v = a - b; }
@@ -181,30 +207,31 @@ const binaryK = new OpKernel({
     case 4u: { v = max(a, b); }
     default: { v = min(a, b); }
   }
-  y[i] = v;
-}`,
-});
+  y[i] = v;`;
+const BINARY_PARAMS = { n: "u32", op: "u32", cols: "u32", bcast: "u32" } as const;
+const binaryK = elementwisePair("binary", ["a", "b"], "y", BINARY_PARAMS, (vec) =>
+  binaryBody(
+    vec
+      ? "let b = ld_b(select(i, i % (p.cols / 4u), p.bcast == 1u));"
+      : "let b = ld_b(select(select(i, i % p.cols, p.bcast == 1u), i / p.cols, p.bcast == 2u));",
+  ));
+// The vec4 build for a broadcast column: the four values of an invocation lie in one row when C % 4 == 0.
+const binaryColK = elementwisePair(
+  "binary_col",
+  ["a", "b"],
+  "y",
+  BINARY_PARAMS,
+  () => binaryBody("let b = T(ld_b((W * i) / p.cols));"),
+  { vecTypes: { b: "f32" } },
+);
 
 // y = alpha·x + beta·y; y is not read when beta is 0, so a fresh or NaN-filled y is overwritten cleanly.
-const axpbyK = new OpKernel({
-  name: "axpby",
-  inputs: ["x"],
-  output: "y",
-  params: { n: "u32", alpha: "f32", beta: "f32" },
-  code: FLAT_ID_WGSL + `${MAIN}
+const axpbyK = elementwisePair("axpby", ["x"], "y", { n: "u32", alpha: "f32", beta: "f32" }, () => `
   var v = p.alpha * ld_x(i);
-  if (p.beta != 0.0) { v = fma(p.beta, y[i], v); }
-  y[i] = v;
-}`,
-});
+  if (p.beta != 0.0) { v = fma(T(p.beta), y[i], v); }
+  y[i] = v;`);
 
-const fillK = new OpKernel({
-  name: "fill",
-  inputs: [],
-  output: "y",
-  params: { n: "u32", value: "f32" },
-  code: FLAT_ID_WGSL + `${MAIN}\n  y[i] = p.value;\n}`,
-});
+const fillK = elementwisePair("fill", [], "y", { n: "u32", value: "f32" }, () => `  y[i] = T(p.value);`);
 
 function opCode<T extends string>(fn: string, op: T, ops: readonly T[]): number {
   const c = ops.indexOf(op);
@@ -218,9 +245,20 @@ function sameSize(fn: string, names: string, x: Tensor, y: Tensor): void {
   }
 }
 
-function run(enc: StepEncoder, k: OpKernel, n: number, t: Record<string, Tensor>, p: Record<string, number>): void {
-  if (n > 0) k.dispatch(enc, t, { n, ...p }, grid1d(n, WG));
+/** Records an elementwise pair over n values: the vec4 build when n (and, if given, the row length) is a multiple of 4. */
+export function runElementwise(
+  enc: StepEncoder,
+  [scalar, vec4]: [OpKernel, OpKernel],
+  n: number,
+  t: Record<string, Tensor>,
+  p: Record<string, number>,
+  cols = 4,
+): void {
+  if (n === 0) return;
+  const vec = n % 4 === 0 && cols % 4 === 0, m = vec ? n / 4 : n;
+  (vec ? vec4 : scalar).dispatch(enc, t, { ...p, n: m }, grid1d(m, WG));
 }
+const run = runElementwise;
 
 /** out = op(x), elementwise (out may be x). */
 export function unary(enc: StepEncoder, op: UnaryOp, x: Tensor, out: Tensor): void {
@@ -258,8 +296,9 @@ export function binary(enc: StepEncoder, op: BinaryOp, a: Tensor, b: Tensor, out
   const code = opCode("binary", op, BINARY);
   const bcast = broadcastKind(a, b, `binary ${op}`);
   sameSize(`binary ${op}`, "a and out", a, out);
-  const cols = a.shape.length > 0 ? a.shape[a.shape.length - 1] : 1;
-  run(enc, binaryK, a.size, { a, b, y: out }, { op: code, cols: Math.max(cols, 1), bcast });
+  const cols = Math.max(a.shape.length > 0 ? a.shape[a.shape.length - 1] : 1, 1);
+  const pair = bcast === 2 && cols % 4 === 0 ? binaryColK : binaryK;
+  run(enc, pair, a.size, { a, b, y: out }, { op: code, cols, bcast }, bcast === 0 ? 4 : cols);
 }
 
 /** out = alpha · x (out may be x). */

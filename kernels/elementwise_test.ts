@@ -22,7 +22,8 @@ import { assertBitwiseEqual, assertClose, gpuTest, randomArray } from "./testing
 
 const UNARY: UnaryOp[] = ["neg", "exp", "log", "relu", "gelu", "sigmoid", "tanh", "square", "sqrt"];
 const BINARY: BinaryOp[] = ["add", "sub", "mul", "div", "max", "min"];
-const SHAPES = [[1], [7], [63], [65, 129], [3, 7, 65]];
+// Sizes that are multiples of 4 run the vec4 builds, the others the scalar builds.
+const SHAPES = [[1], [7], [63], [65, 129], [3, 7, 65], [4], [129, 4], [2, 3, 64]];
 
 /** Inputs inside an op's domain: log and sqrt need positive x. */
 function inputs(op: UnaryOp, seed: number, n: number): Float32Array {
@@ -58,8 +59,10 @@ gpuTest("elementwise: unary ops and their backward against the CPU reference", a
       const r1 = assertClose(gy, unaryCpu(op, X), { atol: 1e-6, rtol: 4e-6, label: `${op} [${shape}]` });
       // gelu' sums two terms of size ~|x| that cancel for x < 0, so its f32 error is absolute, not relative.
       const r2 = assertClose(gdx, unaryBackwardCpu(op, X, DY), { atol: 4e-6, rtol: 1e-5, label: `d${op} [${shape}]` });
-      if (n === 65 * 129) {
-        console.log(`${op}: max |diff| forward ${r1.maxAbs.toExponential(2)}, backward ${r2.maxAbs.toExponential(2)}`);
+      if (n === 65 * 129 || n === 129 * 4) {
+        console.log(
+          `${op} [${shape}]: max |diff| forward ${r1.maxAbs.toExponential(2)}, backward ${r2.maxAbs.toExponential(2)}`,
+        );
       }
     }
   }
@@ -83,7 +86,7 @@ Deno.test("elementwise: CPU derivatives match central finite differences (float6
 });
 
 gpuTest("elementwise: binary ops with full, row and column broadcast", async (gpu) => {
-  for (const [rows, cols] of [[1, 1], [1, 7], [7, 63], [65, 129], [129, 65]]) {
+  for (const [rows, cols] of [[1, 1], [1, 7], [7, 63], [65, 129], [129, 65], [1, 4], [7, 64], [65, 132], [63, 4]]) {
     const A = randomArray(rows * 31 + cols, rows * cols, 3);
     const bShapes: [number[], 0 | 1 | 2][] = [[[rows, cols], 0], [[cols], 1], [[rows, 1], 2]];
     for (const [bShape, kind] of bShapes) {
@@ -130,7 +133,11 @@ gpuTest("elementwise: scale, axpy and fill", async (gpu) => {
 });
 
 gpuTest("elementwise: in place (out === input) and views of one buffer", async (gpu) => {
-  const n = 129, X = randomArray(3, n), DY = randomArray(4, n), B = randomArray(5, n);
+  for (const n of [129, 128]) await inPlace(gpu, n); // scalar and vec4 builds
+});
+
+async function inPlace(gpu: Gpu, n: number): Promise<void> {
+  const X = randomArray(3, n), DY = randomArray(4, n), B = randomArray(5, n);
   const x = gpu.fromArray(X), dy = gpu.fromArray(DY), b = gpu.fromArray(B), x2 = gpu.fromArray(X);
   const dyx = gpu.fromArray(DY), c = gpu.fromArray(X), d = gpu.fromArray(B);
   const [gx, gdy, gx2, gb, gc, gd] = await record(
@@ -150,7 +157,7 @@ gpuTest("elementwise: in place (out === input) and views of one buffer", async (
     c,
     d,
   );
-  assertClose(gx, unaryCpu("gelu", X), { atol: 1e-6, rtol: 4e-6, label: "gelu in place" });
+  assertClose(gx, unaryCpu("gelu", X), { atol: 1e-6, rtol: 4e-6, label: `gelu in place ${n}` });
   assertClose(gdy, unaryBackwardCpu("tanh", X, DY), { atol: 1e-6, rtol: 1e-5, label: "tanh backward into dy" });
   assertClose(gx2, unaryBackwardCpu("sigmoid", X, DY), { atol: 1e-6, rtol: 1e-5, label: "sigmoid backward into x" });
   assertClose(gb, binaryCpu("sub", X, B), { atol: 0, rtol: 0, label: "sub into b" });
@@ -178,15 +185,42 @@ gpuTest("elementwise: in place (out === input) and views of one buffer", async (
   // Overlapping but different ranges race; that is refused.
   const enc = gpu.encoder();
   assert.throws(() => unary(enc, "neg", arena.view(0, [n]), arena.view(64, [n])), RangeError);
-});
+}
 
 gpuTest("elementwise: grids beyond 65535 workgroups", async (gpu) => {
-  const n = 65535 * 256 + 1000; // 65539 workgroups of 256: the grid splits over y
+  // 65539 workgroups of 256: the grid splits over y. (An odd size runs the scalar build; the vec4 build of any
+  // bindable tensor, at most 128 MiB, needs at most 32768 workgroups.)
+  const n = 65535 * 256 + 1001;
   const X = new Float32Array(n).map((_, i) => (i % 1021) - 510);
   const x = gpu.fromArray(X), y = gpu.tensor([n]);
   const [gy] = await record(gpu, (enc) => binary(enc, "mul", x, x, y), y);
   for (let i = 0; i < n; i++) {
     if (gy[i] !== X[i] * X[i]) throw new Error(`x·x at ${i}: got ${gy[i]}, expected ${X[i] * X[i]}`);
+  }
+});
+
+gpuTest("elementwise: the vec4 and scalar builds agree", async (gpu) => {
+  const n = 1028, X = randomArray(21, n, 4), DY = randomArray(22, n);
+  const x = gpu.fromArray(X), dy = gpu.fromArray(DY);
+  for (const op of ["gelu", "tanh", "exp"] as UnaryOp[]) {
+    const [y4, y1, d4, d1] = [0, 1, 2, 3].map(() => gpu.tensor([n]));
+    const got = await record(
+      gpu,
+      (enc) => {
+        unary(enc, op, x, y4);
+        unary(enc, op, x.view(0, [n - 1]), y1.view(0, [n - 1]));
+        unaryBackward(enc, op, x, dy, d4);
+        unaryBackward(enc, op, x.view(0, [n - 1]), dy.view(0, [n - 1]), d1.view(0, [n - 1]));
+      },
+      y4,
+      y1,
+      d4,
+      d1,
+    );
+    const f4 = got[0].subarray(0, n - 1), b4 = got[2].subarray(0, n - 1);
+    const r = assertClose(f4, got[1].subarray(0, n - 1), { atol: 1e-6, rtol: 4e-6, label: `${op} vec4 vs scalar` });
+    const rb = assertClose(b4, got[3].subarray(0, n - 1), { atol: 4e-6, rtol: 1e-5, label: `d${op} vec4 vs scalar` });
+    console.log(`${op}: vec4 vs scalar max |diff| forward ${r.maxAbs}, backward ${rb.maxAbs}`);
   }
 });
 

@@ -71,7 +71,8 @@ const OPS: readonly ReduceOp[] = ["sum", "mean", "sumsq", "max", "logsumexp", "l
 
 // One pass: thread (row, s) folds elements s, s+S, ... of its row. With stateIn the elements are the (a, b) states
 // of the previous pass. States: sum/mean (Σ w·x, Σ w); sumsq (Σ x², -); max (max, -); logsumexp and its parts
-// (M, Σ w·exp(x - M)), kept stable by rescaling when M grows. The last pass (last = 1, S = 1) writes the finished value per row.
+// (M, Σ w·exp(x - M)), kept stable by rescaling when M grows. The last pass (last = 1, S = 1) writes the finished
+// value of each row.
 const reduceK = new OpKernel({
   name: "reduce_rows",
   inputs: ["x", "m"],

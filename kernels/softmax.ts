@@ -21,35 +21,30 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { OpKernel } from "./elementwise.ts";
-import { FLAT_ID_WGSL, grid1d } from "./kernel.ts";
+import { elementwisePair, runElementwise } from "./elementwise.ts";
 import { rowLogSumExpParts, rowsCols, rowSum, scratch } from "./reduce.ts";
 import type { Tensor } from "./tensor.ts";
 
 // The elementwise pass. Forward (r holds (M, log s) per row): op 0 exp((u − M) − log s), 1 (u − M) − log s.
 // Backward (r holds one sum per row): op 2 u·(v − r) with u = y and v = dy, 3 v − exp(u)·r with u = logp, v = dy.
-const applyK = new OpKernel({
-  name: "softmax_apply",
-  inputs: ["u", "v", "r"],
-  output: "y",
-  params: { n: "u32", cols: "u32", op: "u32" },
-  code: FLAT_ID_WGSL + /* wgsl */ `
-@compute @workgroup_size(256)
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let i = flat_id(g, nw, 256u);
-  if (i >= p.n) { return; }
-  let row = i / p.cols;
+const applyK = elementwisePair(
+  "softmax_apply",
+  ["u", "v", "r"],
+  "y",
+  { n: "u32", cols: "u32", op: "u32" },
+  () => /* wgsl */ `
+  let row = (W * i) / p.cols; // the W values of a vec4 invocation share a row when C % 4 == 0
   let u = ld_u(i);
-  var o: f32;
+  var o: T;
   switch p.op {
     case 0u: { o = exp((u - ld_r(2u * row)) - ld_r(2u * row + 1u)); }
     case 1u: { o = (u - ld_r(2u * row)) - ld_r(2u * row + 1u); }
     case 2u: { o = u * (ld_v(i) - ld_r(row)); }
     default: { o = ld_v(i) - exp(u) * ld_r(row); }
   }
-  y[i] = o;
-}`,
-});
+  y[i] = o;`,
+  { vecTypes: { r: "f32" } },
+);
 
 function check(fn: string, names: [string, string], a: Tensor, b: Tensor): { rows: number; cols: number } {
   const rc = rowsCols(fn, a);
@@ -62,7 +57,7 @@ function check(fn: string, names: [string, string], a: Tensor, b: Tensor): { row
 }
 
 function apply(enc: StepEncoder, op: number, u: Tensor, v: Tensor, r: Tensor, out: Tensor, cols: number): void {
-  if (out.size > 0) applyK.dispatch(enc, { u, v, r, y: out }, { n: out.size, cols, op }, grid1d(out.size, 256));
+  runElementwise(enc, applyK, out.size, { u, v, r, y: out }, { cols, op }, cols);
 }
 
 /** out = softmax(x) over the last dimension of x [..., C] (out may be x). */

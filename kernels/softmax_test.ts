@@ -14,7 +14,8 @@ import type { Tensor } from "./tensor.ts";
 import type { StepEncoder } from "./encoder.ts";
 import { assertBitwiseEqual, assertClose, gpuTest, randomArray } from "./testing.ts";
 
-const SHAPES = [[1, 1], [1, 7], [7, 63], [65, 129], [129, 65], [3, 300], [5, 1000], [2, 3, 65]];
+// Row lengths that are multiples of 4 run the vec4 build of the elementwise pass.
+const SHAPES = [[1, 1], [1, 7], [7, 63], [65, 129], [129, 65], [3, 300], [5, 1000], [2, 3, 65], [1, 4], [65, 64]];
 
 async function record(gpu: Gpu, fn: (enc: StepEncoder) => void, ...reads: Tensor[]): Promise<Float32Array[]> {
   const enc = gpu.encoder("test");
@@ -105,7 +106,11 @@ gpuTest("softmax: stable for large logits, and -inf logits get probability 0", a
 });
 
 gpuTest("softmax: in place (out === x, dx === dy, dx === y)", async (gpu) => {
-  const shape = [7, 129], n = 7 * 129, cols = 129, X = randomArray(3, n, 3), DY = randomArray(4, n);
+  for (const cols of [129, 128]) await inPlace(gpu, cols); // scalar and vec4 builds
+});
+
+async function inPlace(gpu: Gpu, cols: number): Promise<void> {
+  const shape = [7, cols], n = 7 * cols, X = randomArray(3, n, 3), DY = randomArray(4, n);
   const Y = softmaxCpu(X, cols), LP = logSoftmaxCpu(X, cols);
   const [a, b, dy1, y2, dy3] = [X, X, DY, Y, DY].map((d) => gpu.fromArray(Float32Array.from(d), shape));
   const y1 = gpu.fromArray(Float32Array.from(Y), shape), lp3 = gpu.fromArray(Float32Array.from(LP), shape);
@@ -131,10 +136,11 @@ gpuTest("softmax: in place (out === x, dx === dy, dx === y)", async (gpu) => {
   assertClose(gdy1, softmaxBackwardCpu(Yf, DY, cols), { atol: 1e-7, rtol: 1e-5, label: "dsoftmax into dy" });
   assertClose(gy2, softmaxBackwardCpu(Yf, DY, cols), { atol: 1e-7, rtol: 1e-5, label: "dsoftmax into y" });
   assertClose(gdy3, logSoftmaxBackwardCpu(LPf, DY, cols), { atol: 1e-6, rtol: 1e-5, label: "dlogSoftmax into dy" });
-});
+}
 
 gpuTest("softmax: more than 65535 workgroups, and bitwise equal runs", async (gpu) => {
-  const rows = 65600, cols = 256, n = rows * cols; // the elementwise pass: 65600 workgroups of 256
+  // The elementwise pass runs 65860 workgroups of 256 (an odd row length keeps it on the scalar build).
+  const rows = 65600, cols = 257, n = rows * cols;
   const X = new Float32Array(n).map((_, i) => ((i * 7919) % 1000) / 100 - 5);
   const x = gpu.fromArray(X, [rows, cols]), y = gpu.tensor([rows, cols]);
   const [gy] = await record(gpu, (enc) => softmax(enc, x, y), y);
