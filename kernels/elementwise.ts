@@ -258,13 +258,12 @@ export function runElementwise(
   const vec = n % 4 === 0 && cols % 4 === 0, m = vec ? n / 4 : n;
   (vec ? vec4 : scalar).dispatch(enc, t, { ...p, n: m }, grid1d(m, WG));
 }
-const run = runElementwise;
 
 /** out = op(x), elementwise (out may be x). */
 export function unary(enc: StepEncoder, op: UnaryOp, x: Tensor, out: Tensor): void {
   const code = opCode("unary", op, UNARY);
   sameSize(`unary ${op}`, "x and out", x, out);
-  run(enc, unaryK, x.size, { x, y: out }, { op: code });
+  runElementwise(enc, unaryK, x.size, { x, y: out }, { op: code });
 }
 
 /** dx = dy · op'(x), the backward of {@link unary} from its input x (dx may be dy or x). */
@@ -272,7 +271,7 @@ export function unaryBackward(enc: StepEncoder, op: UnaryOp, x: Tensor, dy: Tens
   const code = opCode("unaryBackward", op, UNARY);
   sameSize(`unaryBackward ${op}`, "x and dy", x, dy);
   sameSize(`unaryBackward ${op}`, "x and dx", x, dx);
-  run(enc, unaryBackK, x.size, { x, dy, dx }, { op: code });
+  runElementwise(enc, unaryBackK, x.size, { x, dy, dx }, { op: code });
 }
 
 /** How b lines up with a in {@link binary}: 0 same size, 1 row vector [C], 2 column [..., 1]. Throws if neither. */
@@ -298,24 +297,24 @@ export function binary(enc: StepEncoder, op: BinaryOp, a: Tensor, b: Tensor, out
   sameSize(`binary ${op}`, "a and out", a, out);
   const cols = Math.max(a.shape.length > 0 ? a.shape[a.shape.length - 1] : 1, 1);
   const pair = bcast === 2 && cols % 4 === 0 ? binaryColK : binaryK;
-  run(enc, pair, a.size, { a, b, y: out }, { op: code, cols, bcast }, bcast === 0 ? 4 : cols);
+  runElementwise(enc, pair, a.size, { a, b, y: out }, { op: code, cols, bcast }, bcast === 0 ? 4 : cols);
 }
 
 /** out = alpha · x (out may be x). */
 export function scale(enc: StepEncoder, x: Tensor, alpha: number, out: Tensor): void {
   sameSize("scale", "x and out", x, out);
-  run(enc, axpbyK, x.size, { x, y: out }, { alpha, beta: 0 });
+  runElementwise(enc, axpbyK, x.size, { x, y: out }, { alpha, beta: 0 });
 }
 
 /** y += alpha · x (x may be y). */
 export function axpy(enc: StepEncoder, alpha: number, x: Tensor, y: Tensor): void {
   sameSize("axpy", "x and y", x, y);
-  run(enc, axpbyK, x.size, { x, y }, { alpha, beta: 1 });
+  runElementwise(enc, axpbyK, x.size, { x, y }, { alpha, beta: 1 });
 }
 
 /** Sets every element of t to value. */
 export function fill(enc: StepEncoder, t: Tensor, value: number): void {
-  run(enc, fillK, t.size, { y: t }, { value });
+  runElementwise(enc, fillK, t.size, { y: t }, { value });
 }
 
 // ---- CPU references (float64 arithmetic, rounded to f32 on store) ----
