@@ -74,12 +74,18 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
   if (r >= p.rows) { return; }
   let base = r * p.t;
   let q = r % p.t; // the query position: keys 0..=q are visible
+  // One pass for the max and the sum of exponentials (rescaled when the max grows), one to write: two reads and one
+  // write per element, where max / exp-and-store / scale would take three reads and two writes.
   var m = att[base];
-  for (var s = 1u; s <= q; s++) { m = max(m, att[base + s]); }
-  var sum = 0.0;
-  for (var s = 0u; s <= q; s++) { let e = exp(att[base + s] - m); att[base + s] = e; sum += e; }
+  var sum = 1.0;
+  for (var s = 1u; s <= q; s++) {
+    let v = att[base + s];
+    let mn = max(m, v);
+    sum = sum * exp(m - mn) + exp(v - mn);
+    m = mn;
+  }
   let inv = 1.0 / sum;
-  for (var s = 0u; s <= q; s++) { att[base + s] = att[base + s] * inv; }
+  for (var s = 0u; s <= q; s++) { att[base + s] = exp(att[base + s] - m) * inv; }
   for (var s = q + 1u; s < p.t; s++) { att[base + s] = 0.0; }
 }`,
 });

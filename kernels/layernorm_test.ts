@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
 import { layernormBackward, layernormBackwardCpu, layernormForward, layernormForwardCpu } from "./layernorm.ts";
 import { fdGrad } from "./loss_testing.ts";
+import type { Gpu } from "./gpu.ts";
 import { assertBitwiseEqual, assertClose, gpuTest, randomArray } from "./testing.ts";
 
-const SHAPES = [[1, 1], [7, 7], [3, 63], [65, 65], [129, 7], [2, 129]];
+// C % 4 != 0 runs the scalar build, C % 4 == 0 the vec4 build.
+const SHAPES = [[1, 1], [7, 7], [3, 63], [65, 65], [129, 7], [2, 129], [1, 4], [7, 12], [65, 64], [129, 256]];
 
 gpuTest("layernorm: forward and backward match the CPU reference on awkward shapes", async (gpu) => {
   for (const [rows, c] of SHAPES) {
@@ -51,13 +53,16 @@ Deno.test("layernorm: CPU backward matches finite differences of the CPU forward
 });
 
 gpuTest("layernorm: GPU backward matches f32 finite differences of the GPU forward", async (gpu) => {
-  const rows = 4, c = 9;
+  for (const c of [9, 8]) await fdSpotCheck(gpu, 4, c);
+});
+
+async function fdSpotCheck(gpu: Gpu, rows: number, c: number) {
   const X = randomArray(11, rows * c, 1), W = randomArray(12, c).map((v) => v + 1), B = randomArray(13, c);
   const DY = randomArray(14, rows * c);
   const x = gpu.fromArray(X, [rows, c]), w = gpu.fromArray(W), b = gpu.fromArray(B), dy = gpu.fromArray(DY);
   const stats = gpu.tensor([rows, 2]);
   // Forward for each perturbed x[i] ± h, all in one submit.
-  const h = 1e-2, idx = [0, 5, 17, 35];
+  const h = 1e-2, idx = [0, 5, 17, rows * c - 1];
   const ys = idx.flatMap((i) =>
     [h, -h].map((s) => {
       const xp = X.slice();
@@ -76,26 +81,30 @@ gpuTest("layernorm: GPU backward matches f32 finite differences of the GPU forwa
   idx.forEach((i, j) => {
     const dot = (y: Float32Array) => y.reduce((s, v, k) => s + v * DY[k], 0);
     const fd = (dot(outs[2 * j]) - dot(outs[2 * j + 1])) / (2 * h);
-    assert.ok(Math.abs(fd - got[i]) < 2e-3 + 2e-2 * Math.abs(fd), `dx[${i}]: GPU ${got[i]} vs f32 FD ${fd}`);
+    assert.ok(Math.abs(fd - got[i]) < 2e-3 + 2e-2 * Math.abs(fd), `C ${c} dx[${i}]: GPU ${got[i]} vs f32 FD ${fd}`);
   });
-});
+}
 
-gpuTest("layernorm: bitwise reproducible and errors name the operand", async (gpu) => {
-  const x = gpu.fromArray(randomArray(1, 65 * 33), [65, 33]), w = gpu.fromArray(randomArray(2, 33));
-  const ys = [0, 1].map(() => gpu.tensor([65, 33])), st = [0, 1].map(() => gpu.tensor([65, 2]));
-  const dws = [0, 1].map(() => gpu.tensor([33]));
-  const enc = gpu.encoder();
-  for (const i of [0, 1]) {
-    layernormForward(enc, x, w, w, ys[i], st[i]);
-    layernormBackward(enc, x, w, st[i], ys[i], gpu.tensor([65, 33]), dws[i], gpu.tensor([33]), false);
+gpuTest("layernorm: bitwise reproducible (both builds) and errors name the operand", async (gpu) => {
+  for (const c of [33, 32]) {
+    const x = gpu.fromArray(randomArray(1, 65 * c), [65, c]), w = gpu.fromArray(randomArray(2, c));
+    const ys = [0, 1].map(() => gpu.tensor([65, c])), st = [0, 1].map(() => gpu.tensor([65, 2]));
+    const dws = [0, 1].map(() => gpu.tensor([c]));
+    const enc = gpu.encoder();
+    for (const i of [0, 1]) {
+      layernormForward(enc, x, w, w, ys[i], st[i]);
+      layernormBackward(enc, x, w, st[i], ys[i], gpu.tensor([65, c]), dws[i], gpu.tensor([c]), false);
+    }
+    const r = [...ys, ...dws].map((t) => enc.read(t));
+    await enc.submit();
+    assertBitwiseEqual(await r[0], await r[1], `y C ${c}`);
+    assertBitwiseEqual(await r[2], await r[3], `dw C ${c}`);
   }
-  const r = [...ys, ...dws].map((t) => enc.read(t));
-  await enc.submit();
-  assertBitwiseEqual(await r[0], await r[1], "y");
-  assertBitwiseEqual(await r[2], await r[3], "dw");
-  assert.throws(() => layernormForward(gpu.encoder(), x, gpu.tensor([32]), w, ys[0], st[0]), {
+  const x = gpu.fromArray(randomArray(1, 65 * 33), [65, 33]), w = gpu.fromArray(randomArray(2, 33));
+  const y = gpu.tensor([65, 33]), st = gpu.tensor([65, 2]);
+  assert.throws(() => layernormForward(gpu.encoder(), x, gpu.tensor([32]), w, y, st), {
     name: "RangeError",
     message: /w has 32 values but x \('array'\) is \[65,33\]/,
   });
-  assert.throws(() => layernormForward(gpu.encoder(), x, w, w, ys[0], gpu.tensor([65])), /stats must hold/);
+  assert.throws(() => layernormForward(gpu.encoder(), x, w, w, y, gpu.tensor([65])), /stats must hold/);
 });
