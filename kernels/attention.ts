@@ -2,7 +2,7 @@
  * Causal multi-head self-attention, forward and backward, as llm.c lays it out: the fused QKV projection's output
  * [B, T, 3C] is split into per-head q, k, v [B·H, T, hd]; scores S = q·kᵀ/sqrt(hd) and outputs y = P·v are batched
  * matmuls over the B·H heads (the fast register-block matmul does the flops); the causal mask and softmax are one
- * fused kernel that writes the probabilities P in place.
+ * fused kernel that writes the probabilities P in place (the small kernels are in attention_parts.ts).
  *
  * Saved for the backward: q, k, v (3·B·T·C floats) and P [B·H, T, T] (B·H·T² floats; the upper triangle is zero).
  * Right padding is harmless: a position never attends to later ones, so padded tail positions cannot change the
@@ -19,94 +19,9 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { FLAT_ID_WGSL, grid1d, Kernel } from "./kernel.ts";
+import { causalSoftmax, causalSoftmaxBackward, mergeHeads, splitHeads } from "./attention_parts.ts";
 import { matmul } from "./matmul.ts";
 import type { Tensor } from "./tensor.ts";
-
-const WG = 64;
-
-const headKernels = new Map<string, Kernel>();
-
-/**
- * split: src [B, T, P·C] -> P tensors [B, H, T, hd]; merge: the reverse. Invocation (t, h, b) moves one head's row
- * of hd contiguous values per part: the indices need no integer division, which llvmpipe pays for per lane.
- */
-function headsKernel(dir: "split" | "merge", parts: number): Kernel {
-  const key = `${dir}${parts}`;
-  let k = headKernels.get(key);
-  if (k) return k;
-  const idx = Array.from({ length: parts }, (_, i) => i);
-  const buffers: Record<string, "read" | "rw"> = {};
-  if (dir === "split") buffers.src = "read";
-  for (const i of idx) buffers[`h${i}`] = dir === "split" ? "rw" : "read";
-  if (dir === "merge") buffers.dst = "rw";
-  const moves = idx.map((i) =>
-    dir === "split" ? `h${i}[o + d] = src[s + ${i}u * p.c + d];` : `dst[s + ${i}u * p.c + d] = h${i}[o + d];`
-  );
-  k = new Kernel({
-    name: `attention_${dir}_heads${parts}`,
-    buffers,
-    params: { t: "u32", c: "u32", heads: "u32", hd: "u32" },
-    code: /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let t = g.x; let h = g.y; let b = g.z;
-  if (t >= p.t) { return; }
-  let s = (b * p.t + t) * ${parts}u * p.c + h * p.hd; // row (b, t), head h, in the packed tensor
-  let o = ((b * p.heads + h) * p.t + t) * p.hd; // row (b, h, t) of the per-head tensors
-  for (var d = 0u; d < p.hd; d++) {
-    ${moves.join("\n    ")}
-  }
-}`,
-  });
-  headKernels.set(key, k);
-  return k;
-}
-
-const softmaxK = new Kernel({
-  name: "attention_causal_softmax",
-  buffers: { att: "rw" },
-  params: { rows: "u32", t: "u32" },
-  code: FLAT_ID_WGSL + /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let r = flat_id(g, nw, ${WG}u);
-  if (r >= p.rows) { return; }
-  let base = r * p.t;
-  let q = r % p.t; // the query position: keys 0..=q are visible
-  // One pass for the max and the sum of exponentials (rescaled when the max grows), one to write: two reads and one
-  // write per element, where max / exp-and-store / scale would take three reads and two writes.
-  var m = att[base];
-  var sum = 1.0;
-  for (var s = 1u; s <= q; s++) {
-    let v = att[base + s];
-    let mn = max(m, v);
-    sum = sum * exp(m - mn) + exp(v - mn);
-    m = mn;
-  }
-  let inv = 1.0 / sum;
-  for (var s = 0u; s <= q; s++) { att[base + s] = exp(att[base + s] - m) * inv; }
-  for (var s = q + 1u; s < p.t; s++) { att[base + s] = 0.0; }
-}`,
-});
-
-const softmaxBackK = new Kernel({
-  name: "attention_causal_softmax_backward",
-  buffers: { att: "read", datt: "rw" },
-  params: { rows: "u32", t: "u32" },
-  code: FLAT_ID_WGSL + /* wgsl */ `
-@compute @workgroup_size(${WG})
-fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
-  let r = flat_id(g, nw, ${WG}u);
-  if (r >= p.rows) { return; }
-  let base = r * p.t;
-  let q = r % p.t;
-  var d = 0.0;
-  for (var s = 0u; s <= q; s++) { d += att[base + s] * datt[base + s]; }
-  for (var s = 0u; s <= q; s++) { datt[base + s] = att[base + s] * (datt[base + s] - d); }
-  for (var s = q + 1u; s < p.t; s++) { datt[base + s] = 0.0; }
-}`,
-});
 
 /** Sizes of an attention problem, read from qkv or dqkv [B, T, 3C]. */
 export interface AttentionShape {
@@ -133,14 +48,6 @@ function attShape(fn: string, qkv: Tensor, heads: number, others: Record<string,
     }
   }
   return s;
-}
-
-function heads(enc: StepEncoder, dir: "split" | "merge", packed: Tensor, parts: Tensor[], s: AttentionShape): void {
-  const bufs: Record<string, Tensor> = dir === "split" ? { src: packed } : { dst: packed };
-  parts.forEach((t, i) => bufs[`h${i}`] = t);
-  if (s.heads > 65535 || s.b > 65535) throw new RangeError(`attention: B (${s.b}) and heads must be at most 65535`);
-  const params = { t: s.t, c: s.c, heads: s.heads, hd: s.hd };
-  enc.dispatch(headsKernel(dir, parts.length), bufs, params, [Math.ceil(s.t / WG), s.heads, s.b]);
 }
 
 /** What the forward writes; q, k, v, att are saved for the backward. */
@@ -171,11 +78,11 @@ export function attentionForward(enc: StepEncoder, nHeads: number, o: AttentionF
   });
   const bh = s.b * s.heads, h3 = [bh, s.t, s.hd], a3 = [bh, s.t, s.t];
   const [q, k, v, yh, att] = [o.q.reshape(h3), o.k.reshape(h3), o.v.reshape(h3), o.yh.reshape(h3), o.att.reshape(a3)];
-  heads(enc, "split", o.qkv, [q, k, v], s);
+  splitHeads(enc, o.qkv, [q, k, v], s.heads);
   matmul(enc, q, k, att, { transB: true, alpha: 1 / Math.sqrt(s.hd) });
-  enc.dispatch(softmaxK, { att }, { rows: bh * s.t, t: s.t }, grid1d(bh * s.t, WG));
+  causalSoftmax(enc, att);
   matmul(enc, att, v, yh);
-  heads(enc, "merge", o.y, [yh], s);
+  mergeHeads(enc, [yh], o.y, s.heads);
 }
 
 /** Scratch of the backward: [B·H, T, hd] each, and datt [B·H, T, T]. */
@@ -212,13 +119,13 @@ export function attentionBackward(
   const [q, k, v, att] = [saved.q.reshape(h3), saved.k.reshape(h3), saved.v.reshape(h3), saved.att.reshape(a3)];
   const [dyh, dq, dk, dv, datt] = [w.dyh, w.dq, w.dk, w.dv].map((t) => t.reshape(h3)).concat(w.datt.reshape(a3));
   const scale = 1 / Math.sqrt(s.hd);
-  heads(enc, "split", dy, [dyh], s);
+  splitHeads(enc, dy, [dyh], s.heads);
   matmul(enc, dyh, v, datt, { transB: true });
   matmul(enc, att, dyh, dv, { transA: true });
-  enc.dispatch(softmaxBackK, { att, datt }, { rows: bh * s.t, t: s.t }, grid1d(bh * s.t, WG));
+  causalSoftmaxBackward(enc, att, datt);
   matmul(enc, datt, k, dq, { alpha: scale });
   matmul(enc, datt, q, dk, { transA: true, alpha: scale });
-  heads(enc, "merge", dqkv, [dq, dk, dv], s);
+  mergeHeads(enc, [dq, dk, dv], dqkv, s.heads);
 }
 
 /** CPU reference of {@link attentionForward} in float64: y [B, T, C] and the probabilities att [B, H, T, T]. */

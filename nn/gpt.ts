@@ -38,6 +38,16 @@ import { crossEntropyLoss, tokenLogprobs } from "../kernels/token_head.ts";
 import { lastTokenGather, lastTokenScatter, sequenceSumBackward } from "../kernels/gather.ts";
 import { rowSum } from "../kernels/reduce.ts";
 
+/** One matmul problem, in the form kernels/autotune.ts `tuneMatmul` takes (batch 1 and no transpose by default). */
+export interface MatmulProblem {
+  m: number;
+  n: number;
+  k: number;
+  batch?: number;
+  transA?: boolean;
+  transB?: boolean;
+}
+
 /** Gradients a backward pass starts from; at least one must be given. */
 export interface GptGrads {
   /** ∂loss/∂logp [B, T] (LM head). */
@@ -150,6 +160,43 @@ export class Gpt {
     if (dlogp) this.#perToken("backward", ws, "dlogp", dlogp, "f32");
     if (dvalues) this.#perToken("backward", ws, "dvalues", dvalues, "f32");
     gptBackward(enc, this, ws, dlogp, dvalues);
+  }
+
+  /**
+   * Every matmul problem of a forward and backward at batch shape [B, T], deduplicated: what a training script hands
+   * to the matmul autotune (kernels/autotune.ts `tuneMatmul`) once at setup.
+   */
+  matmulShapes(b: number, t: number): MatmulProblem[] {
+    const { d: c, heads, vocab: v } = this.config, r = b * t, hd = c / heads, bh = b * heads;
+    const list: MatmulProblem[] = [
+      { m: r, n: 3 * c, k: c }, // qkv
+      { m: t, n: t, k: hd, batch: bh, transB: true }, // scores
+      { m: t, n: hd, k: t, batch: bh }, // P·v, and dq = dS·k
+      { m: r, n: c, k: c }, // attention projection
+      { m: r, n: 4 * c, k: c }, // fc
+      { m: r, n: c, k: 4 * c }, // mlp projection
+      { m: r, n: 4 * c, k: c, transB: true }, // da = dres·Woutᵀ
+      { m: 4 * c, n: c, k: r, transA: true }, // dWout
+      { m: c, n: 4 * c, k: r, transA: true }, // dWfc
+      { m: r, n: c, k: 4 * c, transB: true }, // dln2
+      { m: r, n: c, k: c, transB: true }, // dy
+      { m: c, n: c, k: r, transA: true }, // dWproj
+      { m: t, n: t, k: hd, batch: bh, transB: true }, // dP = dyh·vᵀ
+      { m: t, n: hd, k: t, batch: bh, transA: true }, // dv = Pᵀ·dyh, dk = dSᵀ·q
+      { m: c, n: 3 * c, k: r, transA: true }, // dWqkv
+      { m: r, n: c, k: 3 * c, transB: true }, // dln1
+    ];
+    if (this.config.lmHead) {
+      list.push({ m: r, n: v, k: c, transB: true }, { m: r, n: c, k: v }, { m: v, n: c, k: r, transA: true });
+    }
+    if (this.config.scalarHead) {
+      list.push({ m: r, n: 1, k: c }, { m: c, n: 1, k: r, transA: true }, { m: r, n: c, k: 1, transB: true });
+    }
+    const seen = new Set<string>();
+    return list.filter((p) => {
+      const key = JSON.stringify(p);
+      return !seen.has(key) && seen.add(key);
+    });
   }
 
   #perToken(fn: string, ws: GptWorkspace, name: string, t: Tensor, dtype: "u32" | "f32"): void {

@@ -7,7 +7,9 @@
  * accumulates onto it (beta = 1). The backward keeps one residual-stream gradient `dres` and every LayerNorm
  * backward adds its branch into it, so no gradient is ever copied or summed separately.
  *
- * Dispatches: forward 12 per block + 4 (embedding, final LN, each head's matmul); backward 24 per block + 6.
+ * Dispatches: forward 12 per block + 3 (embedding, final LN, LM head; +1 for a scalar head); backward 26 per block
+ * + 5 (a bias gradient is a two-pass column sum once B·T > 32). An xs training step (forward, cross-entropy,
+ * backward, AdamW) records 92.
  * @module
  */
 import type { StepEncoder } from "../kernels/encoder.ts";
