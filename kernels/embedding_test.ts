@@ -4,7 +4,13 @@ import { fdGrad } from "./loss_testing.ts";
 import { Rng } from "./rng.ts";
 import { assertBitwiseEqual, assertClose, gpuTest, randomArray } from "./testing.ts";
 
-const SHAPES = [[1, 1, 1, 1], [2, 7, 11, 7], [3, 5, 29, 65], [1, 9, 3, 129], [2, 8, 200, 16]];
+// [B, T, V, C]: C % 4 == 0 with B·T % 4 == 0 runs the vec4 backward; C > 64 spans several column blocks.
+const SHAPES = [[1, 1, 1, 1], [2, 7, 11, 7], [3, 5, 29, 65], [1, 9, 3, 129], [2, 8, 200, 16], [3, 4, 13, 132], [
+  1,
+  12,
+  5,
+  4,
+], [2, 6, 9, 130]];
 
 gpuTest("embedding: forward and backward match the CPU reference on awkward shapes", async (gpu) => {
   for (const [b, t, v, c] of SHAPES) {
