@@ -20,55 +20,78 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { FLAT_ID_WGSL, grid1d, kernel } from "./kernel.ts";
+import { FLAT_ID_WGSL, grid1d, Kernel, kernel } from "./kernel.ts";
 import type { Tensor } from "./tensor.ts";
 
 const WG = 64;
 const RED = 256;
 const NAN_WGSL = `fn nan_f32(x: u32) -> f32 { return bitcast<f32>(0x7fc00000u + (x & 0u)); }`;
 
-const logprobK = kernel({
-  name: "token_logprobs",
-  buffers: { logits: "read", targets: "read:u32", logp: "rw", entropy: "rw", lse: "rw" },
-  params: { rows: "u32", v: "u32" },
-  code: FLAT_ID_WGSL + NAN_WGSL + /* wgsl */ `
+/**
+ * Builds: vec4 when V % 4 == 0 (a vec4 load pays llvmpipe's per-lane load loop once for four values; the sums are
+ * then four interleaved partial sums added in lane order, a fixed order), scalar otherwise. One invocation per row:
+ * no per-element integer division, which llvmpipe pays for lane by lane.
+ */
+function logprobKernel(w: 1 | 4): Kernel {
+  const F = w === 4 ? "vec4<f32>" : "f32";
+  const h = (x: string) => (w === 4 ? `(${x}.x + ${x}.y + ${x}.z + ${x}.w)` : x);
+  return new Kernel({
+    name: `token_logprobs${w === 4 ? "_vec4" : ""}`,
+    buffers: { logits: `read:${F}`, targets: "read:u32", logp: "rw", entropy: "rw", lse: "rw" },
+    params: { rows: "u32", v: "u32", n: "u32" }, // n: elements of the build per row
+    code: FLAT_ID_WGSL + NAN_WGSL + /* wgsl */ `
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let r = flat_id(g, nw, ${WG}u);
   if (r >= p.rows) { return; }
-  let base = r * p.v;
-  var m = logits[base];
-  for (var j = 1u; j < p.v; j++) { m = max(m, logits[base + j]); }
-  var s = 0.0;
-  var ez = 0.0; // Σ exp(z − m)·(z − m), for the entropy
-  for (var j = 0u; j < p.v; j++) { let z = logits[base + j] - m; let e = exp(z); s += e; ez += e * z; }
+  let base = r * p.n;
+  var mv = logits[base];
+  for (var j = 1u; j < p.n; j++) { mv = max(mv, logits[base + j]); }
+  let m = ${w === 4 ? "max(max(mv.x, mv.y), max(mv.z, mv.w))" : "mv"};
+  var sv = ${F}(0.0);
+  var ezv = ${F}(0.0); // Σ exp(z − m)·(z − m), for the entropy
+  for (var j = 0u; j < p.n; j++) { let z = logits[base + j] - ${F}(m); let e = exp(z); sv += e; ezv += e * z; }
+  let s = ${h("sv")};
   let ls = log(s);
   lse[r] = m + ls;
-  entropy[r] = ls - ez / s;
+  entropy[r] = ls - ${h("ezv")} / s;
   let tgt = targets[r];
-  if (tgt < p.v) { logp[r] = (logits[base + tgt] - m) - ls; } else { logp[r] = nan_f32(tgt); }
+  if (tgt < p.v) {
+    logp[r] = (logits[base + tgt / ${w}u]${w === 4 ? "[tgt % 4u]" : ""} - m) - ls;
+  } else {
+    logp[r] = nan_f32(tgt);
+  }
 }`,
-});
+  });
+}
 
-// One invocation per row (no per-element integer division, which llvmpipe pays for per lane).
-const backwardK = kernel({
-  name: "token_logprobs_backward",
-  buffers: { logits: "read", targets: "read:u32", lse: "read", dlogp: "read", dlogits: "rw" },
-  params: { rows: "u32", v: "u32" },
-  code: FLAT_ID_WGSL + /* wgsl */ `
+function backwardKernel(w: 1 | 4): Kernel {
+  const F = w === 4 ? "vec4<f32>" : "f32";
+  const col = w === 4 ? "vec4<u32>(4u * j) + vec4<u32>(0u, 1u, 2u, 3u) == vec4<u32>(tgt)" : "j == tgt";
+  return new Kernel({
+    name: `token_logprobs_backward${w === 4 ? "_vec4" : ""}`,
+    buffers: { logits: `read:${F}`, targets: "read:u32", lse: "read", dlogp: "read", dlogits: `rw:${F}` },
+    params: { rows: "u32", n: "u32" },
+    code: FLAT_ID_WGSL + /* wgsl */ `
 @compute @workgroup_size(${WG})
 fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: vec3u) {
   let r = flat_id(g, nw, ${WG}u);
   if (r >= p.rows) { return; }
-  let base = r * p.v;
+  let base = r * p.n;
   let tgt = targets[r];
   let d = dlogp[r];
   let l = lse[r];
-  for (var j = 0u; j < p.v; j++) {
-    dlogits[base + j] = d * (select(0.0, 1.0, j == tgt) - exp(logits[base + j] - l));
+  for (var j = 0u; j < p.n; j++) {
+    dlogits[base + j] = d * (select(${F}(0.0), ${F}(1.0), ${col}) - exp(logits[base + j] - ${F}(l)));
   }
 }`,
-});
+  });
+}
+
+const KERNELS = {
+  forward: { 1: logprobKernel(1), 4: logprobKernel(4) },
+  backward: { 1: backwardKernel(1), 4: backwardKernel(4) },
+} as const;
 
 const crossEntropyK = kernel({
   name: "cross_entropy_loss",
@@ -127,7 +150,9 @@ export function tokenLogprobs(
 ): void {
   const [rows, v] = rowsOf("tokenLogprobs", logits, targets);
   sized("tokenLogprobs", rows, { logp, entropy, lse });
-  enc.dispatch(logprobK, { logits, targets, logp, entropy, lse }, { rows, v }, grid1d(rows, WG));
+  const w = v % 4 === 0 ? 4 : 1;
+  const params = { rows, v, n: v / w };
+  enc.dispatch(KERNELS.forward[w], { logits, targets, logp, entropy, lse }, params, grid1d(rows, WG));
 }
 
 /** dlogits [R, V] = dlogp[r]·(onehot(target) − softmax(logits[r])) (overwritten). */
@@ -142,7 +167,9 @@ export function logitsBackward(
   const [rows, v] = rowsOf("logitsBackward", logits, targets);
   sized("logitsBackward", rows, { lse, dlogp });
   sized("logitsBackward", logits.size, { dlogits });
-  enc.dispatch(backwardK, { logits, targets, lse, dlogp, dlogits }, { rows, v }, grid1d(rows, WG));
+  const w = v % 4 === 0 ? 4 : 1;
+  const params = { rows, n: v / w };
+  enc.dispatch(KERNELS.backward[w], { logits, targets, lse, dlogp, dlogits }, params, grid1d(rows, WG));
 }
 
 /** loss [1] = −Σ mask·logp / Σ mask (0 when the mask is empty) and dlogp = −mask / Σ mask, both overwritten. */

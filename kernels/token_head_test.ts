@@ -12,7 +12,8 @@ import { Rng } from "./rng.ts";
 import { assertBitwiseEqual, assertClose, gpuTest, randomArray } from "./testing.ts";
 
 // [rows, V]: one row, one-token vocabulary, odd sizes, rows beyond one workgroup of the loss reduction.
-const SHAPES = [[1, 1], [7, 11], [63, 65], [65, 7], [300, 129]];
+// V % 4 == 0 runs the vec4 builds (4, 64, 256), the rest the scalar ones.
+const SHAPES = [[1, 1], [7, 11], [63, 65], [65, 7], [300, 129], [1, 4], [9, 64], [300, 256]];
 
 gpuTest("token head: logp, entropy, dlogits and masked cross-entropy match the CPU reference", async (gpu) => {
   for (const [rows, v] of SHAPES) {
