@@ -90,11 +90,11 @@ export function mlpParamSpecs(cfg: MlpConfig, prefix = ""): ParamSpec[] {
 export class Mlp {
   readonly #dims: [number, number][];
   /** Pre-activations h_l of the hidden layers (GELU only). [maxBatch, out_l] each */
-  readonly #pre: Tensor[] = [];
+  readonly #pre: Tensor<"f32">[] = [];
   /** Activations a_l of the hidden layers, then the outputs. [maxBatch, out_l] each */
-  readonly #act: Tensor[] = [];
+  readonly #act: Tensor<"f32">[] = [];
   /** Gradient w.r.t. a_l, turned in place into the gradient w.r.t. h_l. [maxBatch, out_l] each (hidden only) */
-  readonly #grad: Tensor[] = [];
+  readonly #grad: Tensor<"f32">[] = [];
 
   constructor(readonly params: ParamSet, readonly config: MlpConfig, readonly maxBatch: number, readonly prefix = "") {
     checkConfig(config);
@@ -132,9 +132,9 @@ export class Mlp {
    * Records the forward pass of x [N, inputs] and returns the outputs [N, outputs], a view of the workspace that the
    * next forward overwrites.
    */
-  forward(enc: StepEncoder, x: Tensor): Tensor {
+  forward(enc: StepEncoder, x: Tensor): Tensor<"f32"> {
     const n = this.#rows(x, "input x", this.config.inputs);
-    let a = x;
+    let a: Tensor = x;
     this.#dims.forEach(([, out], l) => {
       const w = this.params.get(`${this.prefix}w${l}`), bias = this.params.get(`${this.prefix}b${l}`);
       const y = this.#act[l].view(0, [n, out]);
@@ -147,7 +147,7 @@ export class Mlp {
       }
       a = y;
     });
-    return a;
+    return this.#act[this.#dims.length - 1].view(0, [n, this.config.outputs]);
   }
 
   /**
