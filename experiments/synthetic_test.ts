@@ -68,6 +68,15 @@ gpuTest("synthetic: --scale tiny writes a well-formed run, and the report sectio
       const covered = new Set(m.pairs.flatMap((p) => [`${p.prompt},${p.chosen}`, `${p.prompt},${p.rejected}`]));
       m.coverage.forEach((row, x) => row.forEach((c, y) => assert.equal(c, covered.has(`${x},${y}`) ? 1 : 0)));
     }
+    // Bitwise reproducible: the same seed again gives byte-identical matrices.
+    const again = await runSynthetic(runs, ["--scale", "tiny", "--set", "seeds=1", "--name", "again"]);
+    assert.equal(again.code, 0, again.text);
+    assert.equal(
+      await Deno.readTextFile(join(runs, "synthetic", "again", "seeds", "seed_1.json")),
+      await Deno.readTextFile(join(dir, "seeds", "seed_1.json")),
+      "a second run of seed 1 wrote other matrices",
+    );
+    await Deno.remove(join(runs, "synthetic", "again"), { recursive: true });
     // The report section renders the run: Figure 1 (SVG and PNG), the curves, the tables and a verdict.
     const result = await buildReport({ runsDir: runs, outDir: out, sections: [section] });
     assert.deepEqual(result.failed, []);
