@@ -1,29 +1,60 @@
 /**
- * Causal multi-head self-attention, forward and backward, as llm.c lays it out: the fused QKV projection's output
- * [B, T, 3C] is split into per-head q, k, v [B·H, T, hd]; scores S = q·kᵀ/sqrt(hd) and outputs y = P·v are batched
- * matmuls over the B·H heads (the fast register-block matmul does the flops); the causal mask and softmax are one
- * fused kernel that writes the probabilities P in place (the small kernels are in attention_parts.ts).
+ * Causal multi-head self-attention, forward and backward, fused (attention_fused.ts has the WGSL): per head,
+ * S = q·kᵀ/sqrt(hd) with keys after the query masked out, P = softmax(S) row by row, y = P·v, with q, k, v read
+ * straight from the fused QKV projection [B, T, 3C] and y written [B, T, C] with the heads concatenated.
  *
- * Saved for the backward: q, k, v (3·B·T·C floats) and P [B·H, T, T] (B·H·T² floats; the upper triangle is zero).
+ * Saved for the backward: qkv itself (the caller keeps it per layer) and the log-sum-exp of every score row,
+ * lse [B·H·T]; the backward recomputes P = exp(S − lse) instead of storing B·H·T² probabilities (FlashAttention's
+ * trade: a few more flops for no T² memory). Backward, with D_t = Σ_s P·dP = dy_t·y_t:
+ *   dP = dy·vᵀ, dS = P ⊙ (dP − D), dq = dS·k/sqrt(hd), dk = dSᵀ·q/sqrt(hd), dv = Pᵀ·dy,
+ * in two dispatches: one invocation per query row (dq, and D), then one per key row (dk, dv), each summing in order.
+ *
  * Right padding is harmless: a position never attends to later ones, so padded tail positions cannot change the
  * real ones; the losses mask the tail out.
  *
- * Backward (reverse of the forward): dyh = split(dy); dP = dyh·vᵀ; dv = Pᵀ·dyh; dS = P ⊙ (dP − Σ_s P·dP) in place;
- * dq = dS·k/sqrt(hd); dk = dSᵀ·q/sqrt(hd); dqkv = merge(dq, dk, dv).
- *
  * @example
  * ```ts
- * attentionForward(enc, heads, { qkv, q, k, v, att, yh, y });                 // y [B, T, C]
- * attentionBackward(enc, heads, { q, k, v, att }, dy, { dyh, datt, dq, dk, dv }, dqkv);
+ * attentionForward(enc, heads, qkv, y, lse);                    // y [B, T, C], lse [B·H·T]
+ * attentionBackward(enc, heads, qkv, y, lse, dy, dstat, dqkv);   // dqkv [B, T, 3C] (overwritten)
  * ```
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { causalSoftmax, causalSoftmaxBackward, mergeHeads, splitHeads } from "./attention_parts.ts";
-import { matmul } from "./matmul.ts";
+import { Kernel } from "./kernel.ts";
 import type { Tensor } from "./tensor.ts";
+import { backwardKeyWgsl, backwardQueryWgsl, forwardWgsl, headLayout } from "./attention_fused.ts";
 
-/** Sizes of an attention problem, read from qkv or dqkv [B, T, 3C]. */
+const PARAMS = { t: "u32", c: "u32", heads: "u32", scale: "f32" } as const;
+const kernels = new Map<string, Kernel>();
+
+/** The kernel `kind` specialised for head size hd (compiled once per head size). */
+function fused(kind: "forward" | "query" | "key", hd: number): Kernel {
+  const key = `${kind}${hd}`;
+  let k = kernels.get(key);
+  if (k) return k;
+  const l = headLayout(hd), T = l.ty;
+  const def = {
+    forward: { code: forwardWgsl(l), buffers: { qkv: `read:${T}`, y: `rw:${T}`, lse: "rw" } },
+    query: {
+      code: backwardQueryWgsl(l),
+      buffers: { qkv: `read:${T}`, y: `read:${T}`, dy: `read:${T}`, lse: "read", dqkv: `rw:${T}`, dstat: "rw" },
+    },
+    key: {
+      code: backwardKeyWgsl(l),
+      buffers: { qkv: `read:${T}`, dy: `read:${T}`, lse: "read", dstat: "read", dqkv: `rw:${T}` },
+    },
+  }[kind];
+  k = new Kernel({
+    name: `attention_${kind}_hd${hd}`,
+    buffers: def.buffers as Record<string, "read" | "rw">,
+    params: PARAMS,
+    code: def.code,
+  });
+  kernels.set(key, k);
+  return k;
+}
+
+/** Sizes of an attention problem, read from qkv [B, T, 3C]. */
 export interface AttentionShape {
   b: number;
   t: number;
@@ -32,7 +63,8 @@ export interface AttentionShape {
   hd: number;
 }
 
-function attShape(fn: string, qkv: Tensor, heads: number, others: Record<string, [Tensor, number]>): AttentionShape {
+/** Checks qkv [B, T, 3C], the head count and the sizes of the other operands (C-sized or per-row stats). */
+function attShape(fn: string, qkv: Tensor, heads: number, others: Record<string, [Tensor, "btc" | "rows"]>) {
   if (qkv.shape.length !== 3 || qkv.shape[2] % 3 !== 0) {
     throw new RangeError(`${fn}: qkv ('${qkv.label}') must be [B, T, 3C], got [${qkv.shape}]`);
   }
@@ -40,104 +72,69 @@ function attShape(fn: string, qkv: Tensor, heads: number, others: Record<string,
   if (!Number.isInteger(heads) || heads < 1 || c % heads !== 0) {
     throw new RangeError(`${fn}: C (${c}) must be a positive multiple of heads (${heads})`);
   }
-  const s = { b, t, c, heads, hd: c / heads };
+  if (b > 65535 || heads > 65535) throw new RangeError(`${fn}: B (${b}) and heads (${heads}) must be at most 65535`);
   for (const [name, [tensor, kind]] of Object.entries(others)) {
-    const want = kind === 0 ? b * t * c : b * heads * t * t;
+    const want = kind === "btc" ? b * t * c : b * heads * t;
     if (tensor.size !== want) {
       throw new RangeError(`${fn}: ${name} ('${tensor.label}') has ${tensor.size} values, expected ${want}`);
     }
   }
-  return s;
+  return { b, t, c, heads, hd: c / heads };
 }
 
-/** What the forward writes; q, k, v, att are saved for the backward. */
-export interface AttentionForwardBuffers {
-  /** [B, T, 3C], the QKV projection. */
-  qkv: Tensor;
-  /** [B·H, T, hd] each. */
-  q: Tensor;
-  k: Tensor;
-  v: Tensor;
-  /** [B·H, T, T] probabilities. */
-  att: Tensor;
-  /** [B·H, T, hd] scratch. */
-  yh: Tensor;
-  /** [B, T, C] output (heads concatenated). */
-  y: Tensor;
+function run(enc: StepEncoder, kind: "forward" | "query" | "key", s: AttentionShape, bufs: Record<string, Tensor>) {
+  const w = headLayout(s.hd).ty === "f32" ? 1 : 4;
+  const params = { t: s.t, c: s.c / w, heads: s.heads, scale: 1 / Math.sqrt(s.hd) };
+  enc.dispatch(fused(kind, s.hd), bufs, params, [Math.ceil(s.t / 64), s.heads, s.b]);
 }
 
-/** Records causal attention: y [B, T, C] from qkv [B, T, 3C] with `heads` heads (5 dispatches). */
-export function attentionForward(enc: StepEncoder, nHeads: number, o: AttentionForwardBuffers): void {
-  const s = attShape("attentionForward", o.qkv, nHeads, {
-    q: [o.q, 0],
-    k: [o.k, 0],
-    v: [o.v, 0],
-    yh: [o.yh, 0],
-    y: [o.y, 0],
-    att: [o.att, 1],
-  });
-  const bh = s.b * s.heads, h3 = [bh, s.t, s.hd], a3 = [bh, s.t, s.t];
-  const [q, k, v, yh, att] = [o.q.reshape(h3), o.k.reshape(h3), o.v.reshape(h3), o.yh.reshape(h3), o.att.reshape(a3)];
-  splitHeads(enc, o.qkv, [q, k, v], s.heads);
-  matmul(enc, q, k, att, { transB: true, alpha: 1 / Math.sqrt(s.hd) });
-  causalSoftmax(enc, att);
-  matmul(enc, att, v, yh);
-  mergeHeads(enc, [yh], o.y, s.heads);
+/** Records causal attention: y [B, T, C] and lse [B·H·T] from qkv [B, T, 3C] (1 dispatch). */
+export function attentionForward(enc: StepEncoder, nHeads: number, qkv: Tensor, y: Tensor, lse: Tensor): void {
+  const s = attShape("attentionForward", qkv, nHeads, { y: [y, "btc"], lse: [lse, "rows"] });
+  run(enc, "forward", s, { qkv, y, lse });
 }
 
-/** Scratch of the backward: [B·H, T, hd] each, and datt [B·H, T, T]. */
-export interface AttentionBackwardScratch {
-  dyh: Tensor;
-  datt: Tensor;
-  dq: Tensor;
-  dk: Tensor;
-  dv: Tensor;
-}
-
-/** Records the backward: dqkv [B, T, 3C] (overwritten) from dy [B, T, C] and the saved q, k, v, att (7 dispatches). */
+/**
+ * Records the backward: dqkv [B, T, 3C] (overwritten) from dy [B, T, C], given the forward's qkv, y and lse;
+ * dstat [B·H·T] is scratch (2 dispatches).
+ */
 export function attentionBackward(
   enc: StepEncoder,
   nHeads: number,
-  saved: { q: Tensor; k: Tensor; v: Tensor; att: Tensor },
+  qkv: Tensor,
+  y: Tensor,
+  lse: Tensor,
   dy: Tensor,
-  w: AttentionBackwardScratch,
+  dstat: Tensor,
   dqkv: Tensor,
 ): void {
-  const s = attShape("attentionBackward", dqkv, nHeads, {
-    dy: [dy, 0],
-    q: [saved.q, 0],
-    k: [saved.k, 0],
-    v: [saved.v, 0],
-    att: [saved.att, 1],
-    dyh: [w.dyh, 0],
-    dq: [w.dq, 0],
-    dk: [w.dk, 0],
-    dv: [w.dv, 0],
-    datt: [w.datt, 1],
+  const s = attShape("attentionBackward", qkv, nHeads, {
+    y: [y, "btc"],
+    dy: [dy, "btc"],
+    lse: [lse, "rows"],
+    dstat: [dstat, "rows"],
   });
-  const bh = s.b * s.heads, h3 = [bh, s.t, s.hd], a3 = [bh, s.t, s.t];
-  const [q, k, v, att] = [saved.q.reshape(h3), saved.k.reshape(h3), saved.v.reshape(h3), saved.att.reshape(a3)];
-  const [dyh, dq, dk, dv, datt] = [w.dyh, w.dq, w.dk, w.dv].map((t) => t.reshape(h3)).concat(w.datt.reshape(a3));
-  const scale = 1 / Math.sqrt(s.hd);
-  splitHeads(enc, dy, [dyh], s.heads);
-  matmul(enc, dyh, v, datt, { transB: true });
-  matmul(enc, att, dyh, dv, { transA: true });
-  causalSoftmaxBackward(enc, att, datt);
-  matmul(enc, datt, k, dq, { alpha: scale });
-  matmul(enc, datt, q, dk, { transA: true, alpha: scale });
-  mergeHeads(enc, [dq, dk, dv], dqkv, s.heads);
+  if (dqkv.size !== qkv.size) {
+    throw new RangeError(`attentionBackward: dqkv [${dqkv.shape}] must match qkv [${qkv.shape}]`);
+  }
+  run(enc, "query", s, { qkv, y, dy, lse, dqkv, dstat });
+  run(enc, "key", s, { qkv, dy, lse, dstat, dqkv });
 }
 
-/** CPU reference of {@link attentionForward} in float64: y [B, T, C] and the probabilities att [B, H, T, T]. */
+/**
+ * CPU reference of {@link attentionForward} in float64: y [B, T, C], the probabilities att [B, H, T, T] (which the
+ * GPU never stores) and lse [B, H, T].
+ */
 export function attentionForwardCpu(
   qkv: ArrayLike<number>,
   b: number,
   t: number,
   c: number,
   nHeads: number,
-): { y: Float64Array; att: Float64Array } {
+): { y: Float64Array; att: Float64Array; lse: Float64Array } {
   const hd = c / nHeads, scale = 1 / Math.sqrt(hd);
   const y = new Float64Array(b * t * c), att = new Float64Array(b * nHeads * t * t);
+  const lse = new Float64Array(b * nHeads * t);
   const at = (bi: number, ti: number, part: number, h: number) => (bi * t + ti) * 3 * c + part * c + h * hd;
   for (let bi = 0; bi < b; bi++) {
     for (let h = 0; h < nHeads; h++) {
@@ -152,6 +149,7 @@ export function attentionForwardCpu(
         }
         let sum = 0;
         for (let j = 0; j <= i; j++) sum += att[row + j] = Math.exp(att[row + j] - m);
+        lse[(bi * nHeads + h) * t + i] = m + Math.log(sum);
         for (let j = 0; j <= i; j++) att[row + j] /= sum;
         for (let j = 0; j <= i; j++) {
           for (let d = 0; d < hd; d++) y[(bi * t + i) * c + h * hd + d] += att[row + j] * qkv[at(bi, j, 2, h) + d];
@@ -159,7 +157,7 @@ export function attentionForwardCpu(
       }
     }
   }
-  return { y, att };
+  return { y, att, lse };
 }
 
 /** CPU reference of {@link attentionBackward} in float64: dqkv [B, T, 3C] from dy [B, T, C]. */

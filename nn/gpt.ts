@@ -92,7 +92,7 @@ export class Gpt {
     if (!ws.logits) throw new RangeError("tokenLogprobs: this model has no LM head (config.lmHead is false)");
     this.#perToken("tokenLogprobs", ws, "targets", targets, "u32");
     if (targets.buffer !== ws.targets.buffer || targets.offset !== ws.targets.offset) enc.copy(targets, ws.targets);
-    tokenLogprobs(enc, ws.logits, ws.targets, ws.logp, ws.entropy, ws.lse!);
+    tokenLogprobs(enc, ws.logits, ws.targets, ws.logp, ws.entropy, ws.logitLse!);
   }
 
   /**
@@ -163,15 +163,13 @@ export class Gpt {
   }
 
   /**
-   * Every matmul problem of a forward and backward at batch shape [B, T], deduplicated: what a training script hands
-   * to the matmul autotune (kernels/autotune.ts `tuneMatmul`) once at setup.
+   * Every matmul problem of a forward and backward at batch shape [B, T] (the linear layers and heads; attention
+   * is fused), deduplicated: what a training script hands to the matmul autotune (`tuneMatmul`) once at setup.
    */
   matmulShapes(b: number, t: number): MatmulProblem[] {
-    const { d: c, heads, vocab: v } = this.config, r = b * t, hd = c / heads, bh = b * heads;
+    const { d: c, vocab: v } = this.config, r = b * t;
     const list: MatmulProblem[] = [
       { m: r, n: 3 * c, k: c }, // qkv
-      { m: t, n: t, k: hd, batch: bh, transB: true }, // scores
-      { m: t, n: hd, k: t, batch: bh }, // P·v, and dq = dS·k
       { m: r, n: c, k: c }, // attention projection
       { m: r, n: 4 * c, k: c }, // fc
       { m: r, n: c, k: 4 * c }, // mlp projection
@@ -181,8 +179,6 @@ export class Gpt {
       { m: r, n: c, k: 4 * c, transB: true }, // dln2
       { m: r, n: c, k: c, transB: true }, // dy
       { m: c, n: c, k: r, transA: true }, // dWproj
-      { m: t, n: t, k: hd, batch: bh, transB: true }, // dP = dyh·vᵀ
-      { m: t, n: hd, k: t, batch: bh, transA: true }, // dv = Pᵀ·dyh, dk = dSᵀ·q
       { m: c, n: 3 * c, k: r, transA: true }, // dWqkv
       { m: r, n: c, k: 3 * c, transB: true }, // dln1
     ];

@@ -7,9 +7,9 @@
  * accumulates onto it (beta = 1). The backward keeps one residual-stream gradient `dres` and every LayerNorm
  * backward adds its branch into it, so no gradient is ever copied or summed separately.
  *
- * Dispatches: forward 12 per block + 3 (embedding, final LN, LM head; +1 for a scalar head); backward 26 per block
+ * Dispatches: forward 8 per block + 3 (embedding, final LN, LM head; +1 for a scalar head); backward 21 per block
  * + 5 (a bias gradient is a two-pass column sum once B·T > 32). An xs training step (forward, cross-entropy,
- * backward, AdamW) records 92.
+ * backward, AdamW) records 74.
  * @module
  */
 import type { StepEncoder } from "../kernels/encoder.ts";
@@ -38,16 +38,8 @@ export function gptForward(enc: StepEncoder, model: Gpt, ws: GptWorkspace): void
     const { w } = model.block(l);
     // Attention branch.
     layernormForward(enc, ws.resid[l], w.ln1w, w.ln1b, ws.ln1[l], ws.ln1Stats[l]);
-    matmul(enc, rows(ws.ln1[l]), w.wqkv, rows(ws.qkv), { bias: w.bqkv }); // [R, 3C]
-    attentionForward(enc, c.heads, {
-      qkv: ws.qkv,
-      q: ws.q[l],
-      k: ws.k[l],
-      v: ws.v[l],
-      att: ws.att[l],
-      yh: ws.yh,
-      y: ws.y[l],
-    });
+    matmul(enc, rows(ws.ln1[l]), w.wqkv, rows(ws.qkv[l]), { bias: w.bqkv }); // [R, 3C]
+    attentionForward(enc, c.heads, ws.qkv[l], ws.y[l], ws.lse[l]);
     enc.copy(ws.resid[l], ws.residMid[l]);
     matmul(enc, rows(ws.y[l]), w.wproj, rows(ws.residMid[l]), { bias: w.bproj, beta: 1 }); // x1 = x + proj
     // MLP branch.
@@ -78,7 +70,7 @@ export function gptBackward(
   // Heads -> dln = ∂loss/∂lnf.
   if (dlogp) {
     const dlogits = rows(ws.dlogits!);
-    logitsBackward(enc, ws.logits!, ws.targets, ws.lse!, dlogp, ws.dlogits!);
+    logitsBackward(enc, ws.logits!, ws.targets, ws.logitLse!, dlogp, ws.dlogits!);
     matmul(enc, dlogits, ps.get("wte"), rows(ws.dln)); // [R, V]·[V, C]
     matmul(enc, dlogits, rows(ws.lnf), ps.grad("wte"), { transA: true, beta: 1 }); // dwte += dlogitsᵀ·lnf
   }
@@ -115,9 +107,7 @@ export function gptBackward(
     matmul(enc, rows(ws.dres), w.wproj, rows(ws.dy), { transB: true });
     matmul(enc, rows(ws.y[l]), rows(ws.dres), g.wproj, { transA: true, beta: 1 });
     colSum(enc, rows(ws.dres), g.bproj, { accumulate: true });
-    const saved = { q: ws.q[l], k: ws.k[l], v: ws.v[l], att: ws.att[l] };
-    const scratch = { dyh: ws.yh, datt: ws.datt, dq: ws.dq, dk: ws.dk, dv: ws.dv };
-    attentionBackward(enc, c.heads, saved, ws.dy, scratch, ws.dqkv);
+    attentionBackward(enc, c.heads, ws.qkv[l], ws.y[l], ws.lse[l], ws.dy, ws.dstat, ws.dqkv);
     matmul(enc, rows(ws.ln1[l]), rows(ws.dqkv), g.wqkv, { transA: true, beta: 1 });
     colSum(enc, rows(ws.dqkv), g.bqkv, { accumulate: true });
     matmul(enc, rows(ws.dqkv), w.wqkv, rows(ws.dln), { transB: true });

@@ -9,13 +9,13 @@
  * computed from must live in different buffers.) `sizes` is the size table, `bytes` the total.
  *
  * Memory, in floats, with R = B·T, C = d, H = heads, V = vocab, L = layers:
- * - saved per layer: 15·R·C (ln1, q, k, v, y, resid-mid, ln2 = 7RC; fc pre-activation h and GELU output a = 8RC)
- *   + H·R·T (attention probabilities) + 4·R (LayerNorm mean/rstd); the residual stream (L+1)·R·C;
- * - once: lnf R·C, qkv 3·R·C and head-split scratch R·C; logits and dlogits 2·R·V (LM head);
- * - backward scratch: 13·R·C (dres, dln, dy, dqkv 3RC, dh 4RC, dq/dk/dv 3RC) + H·R·T (datt);
- * - per token: tokens, targets, logp, entropy, lse, dlogp, values, dvalues.
- * For xs (C 64, L 2, H 4) at B 16, T 64, V 256 that is 71·R·C floats, 18.7 MB (`gptWorkspaceBytes`); the
- * attention probabilities grow as T²: for m (C 256, L 6, H 8) at B 16, T 256 they are 6 x 32 MiB.
+ * - saved per layer: 15·R·C (ln1, qkv 3RC, y, resid-mid, ln2 = 7RC; fc pre-activation h and GELU output a = 8RC)
+ *   + H·R (attention log-sum-exp) + 4·R (LayerNorm mean/rstd); the residual stream (L+1)·R·C. The attention
+ *   probabilities are not stored (the fused backward recomputes them), so nothing grows as T².
+ * - once: lnf R·C; logits and dlogits 2·R·V (LM head: at V = 4C as large as a whole layer);
+ * - backward scratch: 10·R·C (dres, dln, dy, dqkv 3RC, dh 4RC) + H·R (the attention backward's D per row);
+ * - per token: tokens, targets, logp, entropy, logit lse, dlogp, values, dvalues.
+ * For xs (C 64, L 2, H 4) at B 16, T 64, V 256 that is 52·R·C floats, 13.7 MB (`gptWorkspaceBytes`).
  * @module
  */
 import type { Gpu } from "../kernels/gpu.ts";
@@ -30,17 +30,15 @@ const aligned = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 /** The size table of a workspace: [name, floats per layer (or in all), layers (1 for unlayered)]. */
 export function gptWorkspaceSizes(c: GptConfig, b: number, t: number): [string, number, number][] {
-  const r = b * t, d = c.d, L = c.layers, att = c.heads * r * t;
+  const r = b * t, d = c.d, L = c.layers;
   const rows: [string, number, number][] = [
     ["tokens", r, 1],
     ["targets", r, 1],
     ["resid", r * d, L + 1],
     ["ln1", r * d, L],
     ["ln1Stats", 2 * r, L],
-    ["q", r * d, L],
-    ["k", r * d, L],
-    ["v", r * d, L],
-    ["att", att, L],
+    ["qkv", 3 * r * d, L],
+    ["lse", c.heads * r, L],
     ["y", r * d, L],
     ["residMid", r * d, L],
     ["ln2", r * d, L],
@@ -49,24 +47,19 @@ export function gptWorkspaceSizes(c: GptConfig, b: number, t: number): [string, 
     ["a", 4 * r * d, L],
     ["lnf", r * d, 1],
     ["lnfStats", 2 * r, 1],
-    ["qkv", 3 * r * d, 1],
-    ["yh", r * d, 1],
     ["dres", r * d, 1],
     ["dln", r * d, 1],
     ["dy", r * d, 1],
     ["dqkv", 3 * r * d, 1],
     ["dh", 4 * r * d, 1],
-    ["dq", r * d, 1],
-    ["dk", r * d, 1],
-    ["dv", r * d, 1],
-    ["datt", att, 1],
+    ["dstat", c.heads * r, 1],
     ["logp", r, 1],
     ["entropy", r, 1],
     ["dlogp", r, 1],
     ["loss", 1, 1],
     ["seqLogp", b, 1],
   ];
-  if (c.lmHead) rows.push(["logits", r * c.vocab, 1], ["dlogits", r * c.vocab, 1], ["lse", r, 1]);
+  if (c.lmHead) rows.push(["logits", r * c.vocab, 1], ["dlogits", r * c.vocab, 1], ["logitLse", r, 1]);
   if (c.scalarHead) rows.push(["values", r, 1], ["dvalues", r, 1], ["score", b, 1]);
   return rows;
 }
@@ -88,10 +81,8 @@ export class GptWorkspace {
   readonly resid: F32[]; // (L+1) x [B, T, C]: input of block l; resid[L] feeds the final LayerNorm
   readonly ln1: F32[]; // L x [B, T, C]
   readonly ln1Stats: F32[]; // L x [B·T, 2] (mean, rstd)
-  readonly q: F32[]; // L x [B·H, T, hd]
-  readonly k: F32[]; // L x [B·H, T, hd]
-  readonly v: F32[]; // L x [B·H, T, hd]
-  readonly att: F32[]; // L x [B·H, T, T] attention probabilities
+  readonly qkv: F32[]; // L x [B, T, 3C] the QKV projection (attention reads q, k, v from it)
+  readonly lse: F32[]; // L x [B·H·T] log-sum-exp of each attention score row
   readonly y: F32[]; // L x [B, T, C] attention output, heads concatenated
   readonly residMid: F32[]; // L x [B, T, C] residual after the attention branch
   readonly ln2: F32[]; // L x [B, T, C]
@@ -100,23 +91,17 @@ export class GptWorkspace {
   readonly a: F32[]; // L x [B, T, 4C] GELU(h)
   readonly lnf: F32; // [B, T, C] final LayerNorm output
   readonly lnfStats: F32; // [B·T, 2]
-  // Forward scratch.
-  readonly qkv: F32; // [B, T, 3C]
-  readonly yh: F32; // [B·H, T, hd] (also the backward's split dy)
   // Backward scratch.
   readonly dres: F32; // [B, T, C] gradient of the residual stream
   readonly dln: F32; // [B, T, C] gradient of a LayerNorm output
   readonly dy: F32; // [B, T, C] gradient of the attention output
   readonly dqkv: F32; // [B, T, 3C]
   readonly dh: F32; // [B, T, 4C] gradient of a, then of h (in place)
-  readonly dq: F32; // [B·H, T, hd]
-  readonly dk: F32; // [B·H, T, hd]
-  readonly dv: F32; // [B·H, T, hd]
-  readonly datt: F32; // [B·H, T, T]
+  readonly dstat: F32; // [B·H·T] the attention backward's D = dy·y per row
   // Heads.
   readonly logits: F32 | null; // [B, T, V] (LM head)
   readonly dlogits: F32 | null; // [B, T, V]
-  readonly lse: F32 | null; // [B, T] log-sum-exp of the logits
+  readonly logitLse: F32 | null; // [B, T] log-sum-exp of the logits
   readonly logp: F32; // [B, T] log-probability of the targets
   readonly entropy: F32; // [B, T] entropy of the full softmax
   readonly dlogp: F32; // [B, T] scratch for a caller's gradient (crossEntropy writes −mask/count here)
@@ -133,17 +118,15 @@ export class GptWorkspace {
       }
     }
     if (t > config.ctx) throw new RangeError(`GPT workspace: T (${t}) is longer than the context (${config.ctx})`);
-    const { d, heads } = config, hd = d / heads, V = config.vocab;
+    const { d, heads } = config, V = config.vocab;
     const shapes: Record<string, number[]> = {
       tokens: [b, t],
       targets: [b, t],
       resid: [b, t, d],
       ln1: [b, t, d],
       ln1Stats: [b * t, 2],
-      q: [b * heads, t, hd],
-      k: [b * heads, t, hd],
-      v: [b * heads, t, hd],
-      att: [b * heads, t, t],
+      qkv: [b, t, 3 * d],
+      lse: [b * heads * t],
       y: [b, t, d],
       residMid: [b, t, d],
       ln2: [b, t, d],
@@ -152,20 +135,15 @@ export class GptWorkspace {
       a: [b, t, 4 * d],
       lnf: [b, t, d],
       lnfStats: [b * t, 2],
-      qkv: [b, t, 3 * d],
-      yh: [b * heads, t, hd],
       dres: [b, t, d],
       dln: [b, t, d],
       dy: [b, t, d],
       dqkv: [b, t, 3 * d],
       dh: [b, t, 4 * d],
-      dq: [b * heads, t, hd],
-      dk: [b * heads, t, hd],
-      dv: [b * heads, t, hd],
-      datt: [b * heads, t, t],
+      dstat: [b * heads * t],
       logits: [b, t, V],
       dlogits: [b, t, V],
-      lse: [b, t],
+      logitLse: [b, t],
       logp: [b, t],
       entropy: [b, t],
       dlogp: [b, t],
@@ -186,36 +164,39 @@ export class GptWorkspace {
     this.bytes = gptWorkspaceBytes(config, b, t);
     const one = (n: string) => made.get(n)![0];
     const opt = (n: string) => made.get(n)?.[0] ?? null;
+    const all = (n: string) => made.get(n)!;
     this.tokens = one("tokens") as Tensor as Tensor<"u32">;
     this.targets = one("targets") as Tensor as Tensor<"u32">;
-    [this.resid, this.ln1, this.ln1Stats, this.q, this.k, this.v, this.att, this.y] = [
-      "resid",
-      "ln1",
-      "ln1Stats",
-      "q",
-      "k",
-      "v",
-      "att",
-      "y",
-    ].map((n) => made.get(n)!);
-    [this.residMid, this.ln2, this.ln2Stats, this.h, this.a] = ["residMid", "ln2", "ln2Stats", "h", "a"].map((n) =>
-      made.get(n)!
-    );
-    [this.lnf, this.lnfStats, this.qkv, this.yh, this.dres, this.dln, this.dy, this.dqkv] = [
-      "lnf",
-      "lnfStats",
-      "qkv",
-      "yh",
-      "dres",
-      "dln",
-      "dy",
-      "dqkv",
-    ].map(one);
-    [this.dh, this.dq, this.dk, this.dv, this.datt] = ["dh", "dq", "dk", "dv", "datt"].map(one);
-    [this.logp, this.entropy, this.dlogp, this.loss, this.seqLogp] = ["logp", "entropy", "dlogp", "loss", "seqLogp"]
-      .map(one);
-    [this.logits, this.dlogits, this.lse] = ["logits", "dlogits", "lse"].map(opt);
-    [this.values, this.dvalues, this.score] = ["values", "dvalues", "score"].map(opt);
+    this.resid = all("resid");
+    this.ln1 = all("ln1");
+    this.ln1Stats = all("ln1Stats");
+    this.qkv = all("qkv");
+    this.lse = all("lse");
+    this.y = all("y");
+    this.residMid = all("residMid");
+    this.ln2 = all("ln2");
+    this.ln2Stats = all("ln2Stats");
+    this.h = all("h");
+    this.a = all("a");
+    this.lnf = one("lnf");
+    this.lnfStats = one("lnfStats");
+    this.dres = one("dres");
+    this.dln = one("dln");
+    this.dy = one("dy");
+    this.dqkv = one("dqkv");
+    this.dh = one("dh");
+    this.dstat = one("dstat");
+    this.logp = one("logp");
+    this.entropy = one("entropy");
+    this.dlogp = one("dlogp");
+    this.loss = one("loss");
+    this.seqLogp = one("seqLogp");
+    this.logits = opt("logits");
+    this.dlogits = opt("dlogits");
+    this.logitLse = opt("logitLse");
+    this.values = opt("values");
+    this.dvalues = opt("dvalues");
+    this.score = opt("score");
   }
 
   /** Frees the GPU buffers; the workspace must not be used afterwards. */
