@@ -15,13 +15,14 @@
  * ```ts
  * const model = new Gpt(gpu, gptPreset("xs", { vocab: 64 }));
  * model.params.initialize(new Rng(seed).split("init"));
+ * const opt = new AdamW(model.params);               // nn/adamw.ts
  * const ws = model.workspace(16, 64);
  * const enc = gpu.encoder("sft step");
- * enc.zero(model.params.grads);
- * model.forward(enc, ws, tokens);
+ * opt.zeroGrad(enc);
+ * model.forward(enc, ws, tokens);                    // tokens u32 [16, 64]
  * const loss = model.crossEntropy(enc, ws, targets, mask);
  * model.backward(enc, ws, { dlogp: ws.dlogp });
- * adamw.step(enc);                                   // nn/adamw.ts
+ * opt.step(enc, { lr: 1e-4 });
  * const l = enc.read(loss);
  * await enc.submit();
  * ```
@@ -128,6 +129,7 @@ export class Gpt {
 
   /** Records score[b] = values[b, last[b]] into ws.score [B] (last u32 [B]; NaN where last[b] ≥ T). Returns it. */
   lastTokenScore(enc: StepEncoder, ws: GptWorkspace, last: Tensor): Tensor<"f32"> {
+    this.#sameModel("lastTokenScore", ws);
     if (!ws.values) throw new RangeError("lastTokenScore: this model has no scalar head (config.scalarHead is false)");
     lastTokenGather(enc, ws.values, last, ws.score!);
     return ws.score!;
@@ -141,6 +143,7 @@ export class Gpt {
     last: Tensor,
     { dvalues = ws.dvalues!, accumulate = false }: { dvalues?: Tensor; accumulate?: boolean } = {},
   ): Tensor {
+    this.#sameModel("lastTokenScoreBackward", ws);
     if (!ws.values) throw new RangeError("lastTokenScoreBackward: this model has no scalar head");
     lastTokenScatter(enc, dscore, last, dvalues, accumulate);
     return dvalues;
@@ -195,10 +198,14 @@ export class Gpt {
     });
   }
 
-  #perToken(fn: string, ws: GptWorkspace, name: string, t: Tensor, dtype: "u32" | "f32"): void {
+  #sameModel(fn: string, ws: GptWorkspace): void {
     if (ws.config !== this.config && JSON.stringify(ws.config) !== JSON.stringify(this.config)) {
       throw new RangeError(`${fn}: the workspace was made for another model configuration`);
     }
+  }
+
+  #perToken(fn: string, ws: GptWorkspace, name: string, t: Tensor, dtype: "u32" | "f32"): void {
+    this.#sameModel(fn, ws);
     if (t.dtype !== dtype) throw new TypeError(`${fn}: ${name} ('${t.label}') must be ${dtype}, got ${t.dtype}`);
     if (t.shape.length !== 2 || t.shape[0] !== ws.b || t.shape[1] !== ws.t) {
       throw new RangeError(`${fn}: ${name} ('${t.label}') must be [B=${ws.b}, T=${ws.t}], got [${t.shape}]`);

@@ -193,6 +193,28 @@ gpuTest("gpt: the same seed twice gives bitwise identical losses and gradients",
   assertBitwiseEqual(runs[0][1], runs[1][1], "gradients");
 });
 
+gpuTest("gpt: matmulShapes lists exactly the matmul problems a training step records", (gpu) => {
+  const config = { ...TINY, vocab: 17 }, b = 3, t = 5;
+  const model = new Gpt(gpu, config), ws = model.workspace(b, t);
+  const enc = gpu.encoder();
+  const seen = new Set<string>();
+  // Watch the encoder's dispatches: every matmul variant takes m, n, k, transA, transB (and the batch stride).
+  const dispatch = enc.dispatch.bind(enc);
+  enc.dispatch = (k, bufs, params, grid) => {
+    if (k.name.startsWith("matmul") && params) {
+      const { m, n, k: kk, transA, transB } = params;
+      seen.add(JSON.stringify([m, n, kk, !!transA, !!transB]));
+    }
+    dispatch(k, bufs, params, grid);
+  };
+  model.forward(enc, ws, gpu.tensor([b, t], "u32"));
+  model.tokenLogprobs(enc, ws, gpu.tensor([b, t], "u32"));
+  model.backward(enc, ws, { dlogp: gpu.tensor([b, t]), dvalues: gpu.tensor([b, t]) });
+  const listed = new Set(model.matmulShapes(b, t).map((p) => JSON.stringify([p.m, p.n, p.k, !!p.transA, !!p.transB])));
+  assert.deepEqual([...seen].sort(), [...listed].sort());
+  assert.equal(listed.size, model.matmulShapes(b, t).length, "no duplicates");
+});
+
 gpuTest("gpt: bad configs, shapes and heads throw clear errors; workspace memory is as documented", (gpu) => {
   assert.throws(
     () => new Gpt(gpu, { ...TINY, heads: 3 }),
