@@ -33,7 +33,7 @@ import type { StepEncoder } from "../kernels/encoder.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { ParamSet } from "./params.ts";
 import { blockNames, checkGptConfig, type GptConfig, gptParamSpecs } from "./gpt_config.ts";
-import { GptWorkspace } from "./gpt_workspace.ts";
+import { GptWorkspace, type GptWorkspaceOptions } from "./gpt_workspace.ts";
 import { gptBackward, gptForward } from "./gpt_layers.ts";
 import { crossEntropyLoss, tokenLogprobs } from "../kernels/token_head.ts";
 import { lastTokenGather, lastTokenScatter, sequenceSumBackward } from "../kernels/gather.ts";
@@ -68,9 +68,12 @@ export class Gpt {
     this.params = new ParamSet(gpu, gptParamSpecs(this.config), label);
   }
 
-  /** Activations and scratch for batches of shape [B, T] (T ≤ ctx); see gpt_workspace.ts for the memory. */
-  workspace(b: number, t: number, label = "gpt.ws"): GptWorkspace {
-    return new GptWorkspace(this.gpu, this.config, b, t, label);
+  /**
+   * Activations and scratch for batches of shape [B, T] (T ≤ ctx); `{ grad: false }` for forward-only use (no
+   * backward scratch). See gpt_workspace.ts for the memory.
+   */
+  workspace(b: number, t: number, options: GptWorkspaceOptions = {}): GptWorkspace {
+    return new GptWorkspace(this.gpu, this.config, b, t, options);
   }
 
   /** The weights of block `l` and their gradients, by role. */
@@ -160,6 +163,7 @@ export class Gpt {
     if (dvalues && !this.config.scalarHead) {
       throw new RangeError("backward: dvalues given but the model has no scalar head");
     }
+    if (!ws.grad) throw new RangeError("backward: the workspace was made with { grad: false } (forward only)");
     if (dlogp) this.#perToken("backward", ws, "dlogp", dlogp, "f32");
     if (dvalues) this.#perToken("backward", ws, "dvalues", dvalues, "f32");
     gptBackward(enc, this, ws, dlogp, dvalues);

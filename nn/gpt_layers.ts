@@ -67,18 +67,19 @@ export function gptBackward(
 ): void {
   const { config: c, params: ps } = model;
   const R = ws.b * ws.t;
+  const s = ws.grad!;
   // Heads -> dln = ∂loss/∂lnf.
   if (dlogp) {
-    const dlogits = rows(ws.dlogits!);
-    logitsBackward(enc, ws.logits!, ws.targets, ws.logitLse!, dlogp, ws.dlogits!);
-    matmul(enc, dlogits, ps.get("wte"), rows(ws.dln)); // [R, V]·[V, C]
+    const dlogits = rows(s.dlogits!);
+    logitsBackward(enc, ws.logits!, ws.targets, ws.logitLse!, dlogp, s.dlogits!);
+    matmul(enc, dlogits, ps.get("wte"), rows(s.dln)); // [R, V]·[V, C]
     matmul(enc, dlogits, rows(ws.lnf), ps.grad("wte"), { transA: true, beta: 1 }); // dwte += dlogitsᵀ·lnf
   }
   if (dvalues) {
     const dv = dvalues.reshape([R, 1]);
     matmul(enc, rows(ws.lnf), dv, ps.grad("head.w"), { transA: true, beta: 1 });
     colSum(enc, dv, ps.grad("head.b"), { accumulate: true });
-    matmul(enc, dv, ps.get("head.w"), rows(ws.dln), { transB: true, beta: dlogp ? 1 : 0 });
+    matmul(enc, dv, ps.get("head.w"), rows(s.dln), { transB: true, beta: dlogp ? 1 : 0 });
   }
   const L = c.layers;
   layernormBackward(
@@ -86,8 +87,8 @@ export function gptBackward(
     ws.resid[L],
     ps.get("lnf.w"),
     ws.lnfStats,
-    ws.dln,
-    ws.dres,
+    s.dln,
+    s.dres,
     ps.grad("lnf.w"),
     ps.grad("lnf.b"),
     false,
@@ -95,23 +96,23 @@ export function gptBackward(
   for (let l = L - 1; l >= 0; l--) {
     const { w, g } = model.block(l);
     // MLP branch: x2 = x1 + GELU(LN2(x1)·Wfc + bfc)·Wout + bout.
-    matmul(enc, rows(ws.dres), w.wout, rows(ws.dh), { transB: true }); // da [R, 4C]
-    matmul(enc, rows(ws.a[l]), rows(ws.dres), g.wout, { transA: true, beta: 1 });
-    colSum(enc, rows(ws.dres), g.bout, { accumulate: true });
-    unaryBackward(enc, "gelu", ws.h[l], ws.dh, ws.dh); // dh = da·GELU'(h), in place
-    matmul(enc, rows(ws.ln2[l]), rows(ws.dh), g.wfc, { transA: true, beta: 1 });
-    colSum(enc, rows(ws.dh), g.bfc, { accumulate: true });
-    matmul(enc, rows(ws.dh), w.wfc, rows(ws.dln), { transB: true }); // dln2 [R, C]
-    layernormBackward(enc, ws.residMid[l], w.ln2w, ws.ln2Stats[l], ws.dln, ws.dres, g.ln2w, g.ln2b, true);
+    matmul(enc, rows(s.dres), w.wout, rows(s.dh), { transB: true }); // da [R, 4C]
+    matmul(enc, rows(ws.a[l]), rows(s.dres), g.wout, { transA: true, beta: 1 });
+    colSum(enc, rows(s.dres), g.bout, { accumulate: true });
+    unaryBackward(enc, "gelu", ws.h[l], s.dh, s.dh); // dh = da·GELU'(h), in place
+    matmul(enc, rows(ws.ln2[l]), rows(s.dh), g.wfc, { transA: true, beta: 1 });
+    colSum(enc, rows(s.dh), g.bfc, { accumulate: true });
+    matmul(enc, rows(s.dh), w.wfc, rows(s.dln), { transB: true }); // dln2 [R, C]
+    layernormBackward(enc, ws.residMid[l], w.ln2w, ws.ln2Stats[l], s.dln, s.dres, g.ln2w, g.ln2b, true);
     // Attention branch: x1 = x + attn(LN1(x))·Wproj + bproj.
-    matmul(enc, rows(ws.dres), w.wproj, rows(ws.dy), { transB: true });
-    matmul(enc, rows(ws.y[l]), rows(ws.dres), g.wproj, { transA: true, beta: 1 });
-    colSum(enc, rows(ws.dres), g.bproj, { accumulate: true });
-    attentionBackward(enc, c.heads, ws.qkv[l], ws.y[l], ws.lse[l], ws.dy, ws.dstat, ws.dqkv);
-    matmul(enc, rows(ws.ln1[l]), rows(ws.dqkv), g.wqkv, { transA: true, beta: 1 });
-    colSum(enc, rows(ws.dqkv), g.bqkv, { accumulate: true });
-    matmul(enc, rows(ws.dqkv), w.wqkv, rows(ws.dln), { transB: true });
-    layernormBackward(enc, ws.resid[l], w.ln1w, ws.ln1Stats[l], ws.dln, ws.dres, g.ln1w, g.ln1b, true);
+    matmul(enc, rows(s.dres), w.wproj, rows(s.dy), { transB: true });
+    matmul(enc, rows(ws.y[l]), rows(s.dres), g.wproj, { transA: true, beta: 1 });
+    colSum(enc, rows(s.dres), g.bproj, { accumulate: true });
+    attentionBackward(enc, c.heads, ws.qkv[l], ws.y[l], ws.lse[l], s.dy, s.dstat, s.dqkv);
+    matmul(enc, rows(ws.ln1[l]), rows(s.dqkv), g.wqkv, { transA: true, beta: 1 });
+    colSum(enc, rows(s.dqkv), g.bqkv, { accumulate: true });
+    matmul(enc, rows(s.dqkv), w.wqkv, rows(s.dln), { transB: true });
+    layernormBackward(enc, ws.resid[l], w.ln1w, ws.ln1Stats[l], s.dln, s.dres, g.ln1w, g.ln1b, true);
   }
-  embeddingBackward(enc, ws.tokens, ws.dres, ps.grad("wte"), ps.grad("wpe"));
+  embeddingBackward(enc, ws.tokens, s.dres, ps.grad("wte"), ps.grad("wpe"));
 }

@@ -193,6 +193,21 @@ gpuTest("gpt: the same seed twice gives bitwise identical losses and gradients",
   assertBitwiseEqual(runs[0][1], runs[1][1], "gradients");
 });
 
+gpuTest("gpt: a forward-only workspace gives bitwise the same logits, log-probs and values", async (gpu) => {
+  const b = 2, t = 9;
+  const { model, tokens, targets, ws } = setup(gpu, TINY, b, t, 61);
+  const fwd = model.workspace(b, t, { grad: false });
+  const enc = gpu.encoder();
+  const reads = [ws, fwd].map((w) => {
+    model.forward(enc, w, tokens);
+    model.tokenLogprobs(enc, w, targets);
+    return [w.logits!, w.logp, w.values!].map((x) => enc.read(x));
+  });
+  await enc.submit();
+  for (let i = 0; i < 3; i++) assertBitwiseEqual(await reads[0][i], await reads[1][i], ["logits", "logp", "values"][i]);
+  assert.ok(fwd.bytes < ws.bytes);
+});
+
 gpuTest("gpt: matmulShapes lists exactly the matmul problems a training step records", (gpu) => {
   const config = { ...TINY, vocab: 17 }, b = 3, t = 5;
   const model = new Gpt(gpu, config), ws = model.workspace(b, t);
@@ -236,8 +251,12 @@ gpuTest("gpt: bad configs, shapes and heads throw clear errors; workspace memory
   assert.throws(() => model.lastTokenScore(enc, ws, gpu.tensor([2], "u32")), /no scalar head/);
   assert.throws(() => new Gpt(gpu, TINY).forward(enc, ws, gpu.tensor([2, 4], "u32")), /another model configuration/);
   const xs = gptPreset("xs", { vocab: 256 });
-  const mb = gptWorkspaceBytes(xs, 16, 64) / 1e6;
-  console.log(`xs workspace at B 16, T 64, V 256: ${mb.toFixed(1)} MB`);
+  const [mb, fwd] = [true, false].map((grad) => gptWorkspaceBytes(xs, 16, 64, { grad }) / 1e6);
+  console.log(`xs workspace at B 16, T 64, V 256: ${mb.toFixed(1)} MB (forward only ${fwd.toFixed(1)} MB)`);
   assert.ok(mb > 13.5 && mb < 14, `${mb} MB`); // 52·R·C floats, see gpt_workspace.ts
+  assert.ok(fwd > 9.9 && fwd < 10.3, `${fwd} MB`); // 38·R·C floats
+  const fwdOnly = model.workspace(2, 4, { grad: false });
+  assert.equal(fwdOnly.grad, null);
+  assert.throws(() => model.backward(enc, fwdOnly, { dlogp: gpu.tensor([2, 4]) }), /made with \{ grad: false \}/);
   assert.equal(ws.bytes, gptWorkspaceBytes(model.config, 2, 4));
 });

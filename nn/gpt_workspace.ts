@@ -6,16 +6,20 @@
  * Layout: one GPU buffer per kind of tensor, with per-layer tensors laid out [L, ...] at 256-byte-aligned strides.
  * (Not one arena for everything: wgpu rejects a dispatch that binds one buffer read-only and read-write at once,
  * even at disjoint ranges, and matmul declares its inputs read-only, so an activation and the activation it is
- * computed from must live in different buffers.) `sizes` is the size table, `bytes` the total.
+ * computed from must live in different buffers.) `gptWorkspaceLayout` is the size table, `bytes` the total.
+ * A workspace that only runs forwards (a rollout, reference or reward scoring) is made with `{ grad: false }` and
+ * holds no backward scratch.
  *
  * Memory, in floats, with R = B·T, C = d, H = heads, V = vocab, L = layers:
  * - saved per layer: 15·R·C (ln1, qkv 3RC, y, resid-mid, ln2 = 7RC; fc pre-activation h and GELU output a = 8RC)
  *   + H·R (attention log-sum-exp) + 4·R (LayerNorm mean/rstd); the residual stream (L+1)·R·C. The attention
  *   probabilities are not stored (the fused backward recomputes them), so nothing grows as T².
- * - once: lnf R·C; logits and dlogits 2·R·V (LM head: at V = 4C as large as a whole layer);
- * - backward scratch: 10·R·C (dres, dln, dy, dqkv 3RC, dh 4RC) + H·R (the attention backward's D per row);
+ * - once: lnf R·C; logits R·V (LM head: at V = 4C as large as a whole layer);
+ * - backward scratch (not with `grad: false`): 10·R·C (dres, dln, dy, dqkv 3RC, dh 4RC) + H·R (the attention
+ *   backward's D per row) + R·V (dlogits);
  * - per token: tokens, targets, logp, entropy, logit lse, dlogp, values, dvalues.
- * For xs (C 64, L 2, H 4) at B 16, T 64, V 256 that is 52·R·C floats, 13.7 MB (`gptWorkspaceBytes`).
+ * For xs (C 64, L 2, H 4) at B 16, T 64, V 256 that is 52·R·C floats, 13.7 MB (`gptWorkspaceBytes`); 38·R·C,
+ * 10.1 MB, without the backward scratch. For m (C 256, L 6, H 8) at B 16, T 256: 463 MB.
  * @module
  */
 import type { Gpu } from "../kernels/gpu.ts";
@@ -28,45 +32,87 @@ type F32 = Tensor<"f32">;
 /** Rounds up to a bindable stride. */
 const aligned = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-/** The size table of a workspace: [name, floats per layer (or in all), layers (1 for unlayered)]. */
-export function gptWorkspaceSizes(c: GptConfig, b: number, t: number): [string, number, number][] {
-  const r = b * t, d = c.d, L = c.layers;
-  const rows: [string, number, number][] = [
-    ["tokens", r, 1],
-    ["targets", r, 1],
-    ["resid", r * d, L + 1],
-    ["ln1", r * d, L],
-    ["ln1Stats", 2 * r, L],
-    ["qkv", 3 * r * d, L],
-    ["lse", c.heads * r, L],
-    ["y", r * d, L],
-    ["residMid", r * d, L],
-    ["ln2", r * d, L],
-    ["ln2Stats", 2 * r, L],
-    ["h", 4 * r * d, L],
-    ["a", 4 * r * d, L],
-    ["lnf", r * d, 1],
-    ["lnfStats", 2 * r, 1],
-    ["dres", r * d, 1],
-    ["dln", r * d, 1],
-    ["dy", r * d, 1],
-    ["dqkv", 3 * r * d, 1],
-    ["dh", 4 * r * d, 1],
-    ["dstat", c.heads * r, 1],
-    ["logp", r, 1],
-    ["entropy", r, 1],
-    ["dlogp", r, 1],
-    ["loss", 1, 1],
-    ["seqLogp", b, 1],
+/** Options of a workspace. */
+export interface GptWorkspaceOptions {
+  /** Whether to hold the backward's scratch (default true); false for forward-only use. */
+  grad?: boolean;
+  /** Prefix of the buffer labels. */
+  label?: string;
+}
+
+/** One row of the size table: a tensor kind, its shape, and how many layers hold one (1 for unlayered). */
+export interface WorkspaceEntry {
+  name: string;
+  shape: number[];
+  layers: number;
+  dtype: "f32" | "u32";
+  /** Part of the backward scratch. */
+  grad: boolean;
+}
+
+/** The size table of a workspace for batches [B, T]. */
+export function gptWorkspaceLayout(c: GptConfig, b: number, t: number, o: GptWorkspaceOptions = {}): WorkspaceEntry[] {
+  const { d, heads, vocab: v, layers: L } = c, r = b * t;
+  const e = (name: string, shape: number[], layers = 1, grad = false): WorkspaceEntry => ({
+    name,
+    shape,
+    layers,
+    dtype: name === "tokens" || name === "targets" ? "u32" : "f32",
+    grad,
+  });
+  const all = [
+    e("tokens", [b, t]),
+    e("targets", [b, t]),
+    e("resid", [b, t, d], L + 1),
+    e("ln1", [b, t, d], L),
+    e("ln1Stats", [r, 2], L),
+    e("qkv", [b, t, 3 * d], L),
+    e("lse", [b * heads * t], L),
+    e("y", [b, t, d], L),
+    e("residMid", [b, t, d], L),
+    e("ln2", [b, t, d], L),
+    e("ln2Stats", [r, 2], L),
+    e("h", [b, t, 4 * d], L),
+    e("a", [b, t, 4 * d], L),
+    e("lnf", [b, t, d]),
+    e("lnfStats", [r, 2]),
+    e("logp", [b, t]),
+    e("entropy", [b, t]),
+    e("dlogp", [b, t]),
+    e("loss", [1]),
+    e("seqLogp", [b]),
+    ...(c.lmHead ? [e("logits", [b, t, v]), e("logitLse", [b, t]), e("dlogits", [b, t, v], 1, true)] : []),
+    ...(c.scalarHead ? [e("values", [b, t]), e("dvalues", [b, t]), e("score", [b])] : []),
+    e("dres", [b, t, d], 1, true),
+    e("dln", [b, t, d], 1, true),
+    e("dy", [b, t, d], 1, true),
+    e("dqkv", [b, t, 3 * d], 1, true),
+    e("dh", [b, t, 4 * d], 1, true),
+    e("dstat", [b * heads * t], 1, true),
   ];
-  if (c.lmHead) rows.push(["logits", r * c.vocab, 1], ["dlogits", r * c.vocab, 1], ["logitLse", r, 1]);
-  if (c.scalarHead) rows.push(["values", r, 1], ["dvalues", r, 1], ["score", b, 1]);
-  return rows;
+  return o.grad === false ? all.filter((x) => !x.grad) : all;
+}
+
+/** Elements of one layer's tensor, and of the buffer holding all layers (aligned strides, at least 64). */
+function sizes(x: WorkspaceEntry): [number, number] {
+  const n = x.shape.reduce((p, q) => p * q, 1);
+  return [n, Math.max(aligned(n) * x.layers, ALIGN)];
 }
 
 /** Bytes a workspace of this shape takes on the GPU. */
-export function gptWorkspaceBytes(c: GptConfig, b: number, t: number): number {
-  return gptWorkspaceSizes(c, b, t).reduce((s, [, n, l]) => s + 4 * Math.max(aligned(n) * l, ALIGN), 0);
+export function gptWorkspaceBytes(c: GptConfig, b: number, t: number, o: GptWorkspaceOptions = {}): number {
+  return gptWorkspaceLayout(c, b, t, o).reduce((s, x) => s + 4 * sizes(x)[1], 0);
+}
+
+/** The backward's scratch: gradients of intermediate activations. */
+export interface GptGradScratch {
+  dres: F32; // [B, T, C] gradient of the residual stream
+  dln: F32; // [B, T, C] gradient of a LayerNorm output
+  dy: F32; // [B, T, C] gradient of the attention output
+  dqkv: F32; // [B, T, 3C]
+  dh: F32; // [B, T, 4C] gradient of a, then of h (in place)
+  dstat: F32; // [B·H·T] the attention backward's D = dy·y per row
+  dlogits: F32 | null; // [B, T, V] (LM head)
 }
 
 /** Activations, head outputs and scratch for batches of shape [B, T]. Shapes are in the field comments. */
@@ -91,16 +137,10 @@ export class GptWorkspace {
   readonly a: F32[]; // L x [B, T, 4C] GELU(h)
   readonly lnf: F32; // [B, T, C] final LayerNorm output
   readonly lnfStats: F32; // [B·T, 2]
-  // Backward scratch.
-  readonly dres: F32; // [B, T, C] gradient of the residual stream
-  readonly dln: F32; // [B, T, C] gradient of a LayerNorm output
-  readonly dy: F32; // [B, T, C] gradient of the attention output
-  readonly dqkv: F32; // [B, T, 3C]
-  readonly dh: F32; // [B, T, 4C] gradient of a, then of h (in place)
-  readonly dstat: F32; // [B·H·T] the attention backward's D = dy·y per row
+  /** The backward's scratch; null in a forward-only workspace. */
+  readonly grad: GptGradScratch | null;
   // Heads.
   readonly logits: F32 | null; // [B, T, V] (LM head)
-  readonly dlogits: F32 | null; // [B, T, V]
   readonly logitLse: F32 | null; // [B, T] log-sum-exp of the logits
   readonly logp: F32; // [B, T] log-probability of the targets
   readonly entropy: F32; // [B, T] entropy of the full softmax
@@ -111,60 +151,32 @@ export class GptWorkspace {
   readonly dvalues: F32 | null; // [B, T] scratch for a caller's gradient of the values
   readonly score: F32 | null; // [B] last-token score
 
-  constructor(gpu: Gpu, readonly config: GptConfig, readonly b: number, readonly t: number, label = "gpt") {
+  constructor(
+    gpu: Gpu,
+    readonly config: GptConfig,
+    readonly b: number,
+    readonly t: number,
+    o: GptWorkspaceOptions = {},
+  ) {
     for (const [k, v] of [["B", b], ["T", t]] as const) {
       if (!Number.isInteger(v) || v < 1) {
         throw new RangeError(`GPT workspace: ${k} must be a positive integer, got ${v}`);
       }
     }
     if (t > config.ctx) throw new RangeError(`GPT workspace: T (${t}) is longer than the context (${config.ctx})`);
-    const { d, heads } = config, V = config.vocab;
-    const shapes: Record<string, number[]> = {
-      tokens: [b, t],
-      targets: [b, t],
-      resid: [b, t, d],
-      ln1: [b, t, d],
-      ln1Stats: [b * t, 2],
-      qkv: [b, t, 3 * d],
-      lse: [b * heads * t],
-      y: [b, t, d],
-      residMid: [b, t, d],
-      ln2: [b, t, d],
-      ln2Stats: [b * t, 2],
-      h: [b, t, 4 * d],
-      a: [b, t, 4 * d],
-      lnf: [b, t, d],
-      lnfStats: [b * t, 2],
-      dres: [b, t, d],
-      dln: [b, t, d],
-      dy: [b, t, d],
-      dqkv: [b, t, 3 * d],
-      dh: [b, t, 4 * d],
-      dstat: [b * heads * t],
-      logits: [b, t, V],
-      dlogits: [b, t, V],
-      logitLse: [b, t],
-      logp: [b, t],
-      entropy: [b, t],
-      dlogp: [b, t],
-      loss: [1],
-      seqLogp: [b],
-      values: [b, t],
-      dvalues: [b, t],
-      score: [b],
-    };
+    const label = o.label ?? "gpt.ws";
     const made = new Map<string, F32[]>();
-    for (const [name, n, layers] of gptWorkspaceSizes(config, b, t)) {
-      const dtype = name === "tokens" || name === "targets" ? "u32" : "f32";
-      const buf = gpu.tensor([Math.max(aligned(n) * layers, ALIGN)], dtype, `${label}.${name}`);
+    for (const x of gptWorkspaceLayout(config, b, t, o)) {
+      const [n, total] = sizes(x);
+      const buf = gpu.tensor([total], x.dtype, `${label}.${x.name}`);
       this.#owned.push(buf);
-      const views = Array.from({ length: layers }, (_, l) => buf.view(l * aligned(n), shapes[name], `${name}[${l}]`));
-      made.set(name, views as F32[]);
+      const views = Array.from({ length: x.layers }, (_, l) => buf.view(l * aligned(n), x.shape, `${x.name}[${l}]`));
+      made.set(x.name, views as F32[]);
     }
-    this.bytes = gptWorkspaceBytes(config, b, t);
+    this.bytes = gptWorkspaceBytes(config, b, t, o);
+    const all = (n: string) => made.get(n)!;
     const one = (n: string) => made.get(n)![0];
     const opt = (n: string) => made.get(n)?.[0] ?? null;
-    const all = (n: string) => made.get(n)!;
     this.tokens = one("tokens") as Tensor as Tensor<"u32">;
     this.targets = one("targets") as Tensor as Tensor<"u32">;
     this.resid = all("resid");
@@ -180,19 +192,21 @@ export class GptWorkspace {
     this.a = all("a");
     this.lnf = one("lnf");
     this.lnfStats = one("lnfStats");
-    this.dres = one("dres");
-    this.dln = one("dln");
-    this.dy = one("dy");
-    this.dqkv = one("dqkv");
-    this.dh = one("dh");
-    this.dstat = one("dstat");
+    this.grad = o.grad === false ? null : {
+      dres: one("dres"),
+      dln: one("dln"),
+      dy: one("dy"),
+      dqkv: one("dqkv"),
+      dh: one("dh"),
+      dstat: one("dstat"),
+      dlogits: opt("dlogits"),
+    };
     this.logp = one("logp");
     this.entropy = one("entropy");
     this.dlogp = one("dlogp");
     this.loss = one("loss");
     this.seqLogp = one("seqLogp");
     this.logits = opt("logits");
-    this.dlogits = opt("dlogits");
     this.logitLse = opt("logitLse");
     this.values = opt("values");
     this.dvalues = opt("dvalues");
