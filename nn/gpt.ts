@@ -70,10 +70,11 @@ export class Gpt {
 
   /**
    * Activations and scratch for batches of shape [B, T] (T ≤ ctx); `{ grad: false }` for forward-only use (no
-   * backward scratch). See gpt_workspace.ts for the memory.
+   * backward scratch); a string is taken as the label. See gpt_workspace.ts for the memory.
    */
-  workspace(b: number, t: number, options: GptWorkspaceOptions = {}): GptWorkspace {
-    return new GptWorkspace(this.gpu, this.config, b, t, options);
+  workspace(b: number, t: number, options: GptWorkspaceOptions | string = {}): GptWorkspace {
+    const o = typeof options === "string" ? { label: options } : options;
+    return new GptWorkspace(this.gpu, this.config, b, t, o);
   }
 
   /** The weights of block `l` and their gradients, by role. */
