@@ -164,7 +164,7 @@ export class RewardModelScorer implements Scorer {
   workspace(b: number, t: number): GptWorkspace {
     const key = `${b}x${t}`;
     let ws = this.#workspaces.get(key);
-    if (!ws) this.#workspaces.set(key, ws = this.model.workspace(b, t, `${this.name}.ws`));
+    if (!ws) this.#workspaces.set(key, ws = this.model.workspace(b, t, { grad: false, label: `${this.name}.ws` }));
     return ws;
   }
 
