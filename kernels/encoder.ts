@@ -80,6 +80,11 @@ export class StepEncoder {
   ): void {
     this.#open();
     const gpu = this.#gpu;
+    // A read-only input in the same GPU buffer as a read-write binding must itself be bound read-write (wgpu's
+    // usage rule, see Kernel.promoted); the variant's bind-group layout differs, so it is a separate pipeline.
+    const written = new Set(k.buffers.filter((b) => b.access === "rw").map((b) => buffers[b.name]?.buffer));
+    const shared = k.buffers.filter((b) => b.access === "read" && written.has(buffers[b.name]?.buffer));
+    if (shared.length > 0) k = k.promoted(shared.map((b) => b.name));
     const g = typeof grid === "number" ? [grid, 1, 1] : [grid[0], grid[1] ?? 1, grid[2] ?? 1];
     const maxDim = gpu.limits.maxComputeWorkgroupsPerDimension;
     for (const d of g) {

@@ -72,8 +72,11 @@ export class Kernel {
   readonly constants: Record<string, number> | undefined;
   /** Cache key: source, entry point and constants. */
   readonly key: string;
+  readonly #def: KernelDef;
+  readonly #promoted = new Map<string, Kernel>();
 
   constructor(def: KernelDef) {
+    this.#def = def;
     this.name = def.name;
     this.entryPoint = def.entryPoint ?? "main";
     this.constants = def.constants;
@@ -97,6 +100,27 @@ export class Kernel {
     }
     this.wgsl = `// kernel: ${def.name}\n${decls.join("\n")}\n${def.code}`;
     this.key = `${this.entryPoint}\u0000${JSON.stringify(def.constants ?? {})}\u0000${this.wgsl}`;
+  }
+
+  /**
+   * This kernel with the named read-only buffers declared read-write instead (cached). wgpu rejects a dispatch that
+   * binds one buffer both read-only and read-write, even at disjoint ranges, while two read-write bindings of one
+   * buffer are accepted; so `StepEncoder.dispatch` binds an input that shares a buffer with an output through this
+   * variant. The WGSL body is unchanged: reading a read_write array is the same code.
+   */
+  promoted(names: readonly string[]): Kernel {
+    if (names.length === 0) return this;
+    const key = [...names].sort().join(",");
+    let k = this.#promoted.get(key);
+    if (!k) {
+      const buffers: Record<string, BufferDecl> = {};
+      for (const b of this.buffers) {
+        buffers[b.name] = `${b.access === "read" && names.includes(b.name) ? "rw" : b.access}:${b.wgslType}`;
+      }
+      k = new Kernel({ ...this.#def, name: `${this.name}[rw:${key}]`, buffers });
+      this.#promoted.set(key, k);
+    }
+    return k;
   }
 
   /** Bytes of the params struct, rounded up to 16 as WGSL's uniform layout requires. */
