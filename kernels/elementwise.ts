@@ -3,10 +3,10 @@
  * Every op records one dispatch into a {@link StepEncoder}, works in place (`out === x`) as well as out of place, and
  * has a CPU reference beside it.
  *
- * In place: WebGPU (wgpu) rejects a dispatch that binds one buffer both read-only and read-write, even at disjoint
- * ranges ("conflicting usages"). {@link OpKernel} therefore picks, per dispatch, how each input is bound: its own
- * read-only binding; read through the output's binding when it is exactly the output's range (in place); or its own
- * read-write binding when it is another range of the output's buffer (two views carved out of one arena).
+ * In place: {@link OpKernel} reads an input whose range is exactly the output's through the output's binding, so no
+ * two bindings of a dispatch alias the same bytes (a compiler may assume distinct bindings do not alias). An input
+ * in another range of the output's buffer keeps its own binding, which the runtime binds read-write (wgpu's usage
+ * rule; see `Kernel.promoted`).
  *
  * @example
  * ```ts
@@ -66,8 +66,8 @@ export class OpKernel {
       const type = (b: string) => this.def.types?.[b] ?? "f32";
       const loaders = inputs.map((i, j) => {
         const m = modes[j];
-        if (m === "r" || m === "w") buffers[i] = `${m === "r" ? "read" : "rw"}:${type(i)}`;
-        const from = m === "o" ? output : m === "r" || m === "w" ? i : inputs[Number(m)];
+        if (m === "r") buffers[i] = `read:${type(i)}`;
+        const from = m === "o" ? output : m === "r" ? i : inputs[Number(m)];
         return `fn ld_${i}(i: u32) -> ${type(i)} { return ${from}[i]; }`;
       });
       buffers[output] = `rw:${type(output)}`;
@@ -80,13 +80,13 @@ export class OpKernel {
       this.#variants.set(key, k);
     }
     const bound: Record<string, Tensor> = { [output]: out };
-    inputs.forEach((i, j) => (modes[j] === "r" || modes[j] === "w") && (bound[i] = tensors[i]));
+    inputs.forEach((i, j) => modes[j] === "r" && (bound[i] = tensors[i]));
     enc.dispatch(k, bound, params, grid);
   }
 }
 
 /** r: own read-only binding; w: own read-write binding (same buffer as the output, other range); o: the output. */
-function bindMode(op: string, name: string, t: Tensor, outName: string, out: Tensor): "r" | "w" | "o" {
+function bindMode(op: string, name: string, t: Tensor, outName: string, out: Tensor): "r" | "o" {
   if (!t) throw new TypeError(`${op}: input '${name}' was not given`);
   if (t.buffer !== out.buffer) return "r";
   if (t.offset === out.offset && t.byteLength === out.byteLength) return "o";
@@ -96,7 +96,7 @@ function bindMode(op: string, name: string, t: Tensor, outName: string, out: Ten
         `('${out.label}', bytes ${out.offset}+${out.byteLength}); in place needs the identical range`,
     );
   }
-  return "w";
+  return "r";
 }
 
 const WG = 256;

@@ -12,7 +12,7 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { type BufferDecl, Kernel, type KernelDef } from "./kernel.ts";
+import { Kernel, type KernelDef } from "./kernel.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Invocations of the single-workgroup reduction kernels. */
@@ -70,17 +70,20 @@ fn expm1_minus_x(d: f32) -> f32 {
 `;
 
 /**
- * A kernel whose read-only inputs may live in the same GPU buffer as its outputs (say logp and dlogp carved out of
- * one activation arena). wgpu rejects a dispatch that binds one buffer both read-only and read-write, even at
- * disjoint ranges (see elementwise.ts), so per dispatch every input that shares a buffer with an output is bound
- * read-write instead; the WGSL is the same, only the declaration changes. Overlapping ranges between an input and an
+ * A loss kernel: its inputs may live in the same GPU buffer as its outputs (say logp and dlogp carved out of one
+ * activation arena; the runtime binds such inputs read-write), but overlapping ranges between an input and an
  * output, or between two outputs, are a RangeError naming both.
  */
 export class LossKernel {
-  readonly #variants = new Map<string, Kernel>();
-  constructor(readonly def: KernelDef) {}
+  readonly kernel: Kernel;
+  constructor(readonly def: KernelDef) {
+    this.kernel = new Kernel(def);
+  }
 
-  /** Records a dispatch, like {@link StepEncoder.dispatch}. */
+  /**
+   * Records a dispatch, like {@link StepEncoder.dispatch} (which binds an input read-write when it shares a buffer
+   * with an output). Loss kernels are not written for in-place use, so overlapping ranges are an error here.
+   */
   dispatch(
     enc: StepEncoder,
     tensors: Record<string, Tensor>,
@@ -98,28 +101,16 @@ export class LossKernel {
         }
       }
     }
-    let key = "";
-    const buffers: Record<string, BufferDecl> = {};
     for (const [name, decl] of entries) {
       const t = tensors[name];
-      const shared = !decl.startsWith("rw") && t && outs.some((o) => tensors[o]?.buffer === t.buffer);
-      if (shared) {
-        const clash = outs.find((o) => overlap(t, tensors[o]));
-        if (clash) {
-          throw new RangeError(
-            `${this.def.name}: input '${name}' ('${t.label}') overlaps output '${clash}' ('${tensors[clash].label}')`,
-          );
-        }
+      const clash = !decl.startsWith("rw") && t ? outs.find((o) => tensors[o] && overlap(t, tensors[o])) : undefined;
+      if (clash) {
+        throw new RangeError(
+          `${this.def.name}: input '${name}' ('${t.label}') overlaps output '${clash}' ('${tensors[clash].label}')`,
+        );
       }
-      buffers[name] = shared ? (decl.replace(/^read/, "rw") as BufferDecl) : decl;
-      key += shared ? "w" : "-";
     }
-    let k = this.#variants.get(key);
-    if (!k) {
-      const name = key.includes("w") ? `${this.def.name}[${key}]` : this.def.name;
-      this.#variants.set(key, k = new Kernel({ ...this.def, name, buffers }));
-    }
-    enc.dispatch(k, tensors, params, grid);
+    enc.dispatch(this.kernel, tensors, params, grid);
   }
 }
 
