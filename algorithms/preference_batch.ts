@@ -1,6 +1,7 @@
 /**
- * Preference data on the GPU: pairs and groups of responses as fixed-width token batches, and per-sequence
- * quantities (sequence log-probabilities, last-token scores) of a whole data set computed in one submit.
+ * Preference data on the GPU: pairs and groups of responses as rows of fixed-width token batches (the buffers and
+ * widths of algorithms/batch.ts), and per-sequence quantities (sequence log-probabilities, last-token scores) of a
+ * whole data set computed in one submit.
  *
  * Layout: a batch of P pairs is 2P rows, the P chosen responses first and the P rejected after them, so one forward
  * and one backward serve both halves (bigger matmuls than two passes of P rows), and the per-row results split with
@@ -14,18 +15,17 @@
  * @example
  * ```ts
  * const rows = pairRows(pairs);                                  // 2P examples: chosen..., rejected...
- * const width = sequenceWidth(tok, rows, model.config.ctx);
+ * const width = widthOf(tok, rows, model.config.ctx);            // algorithms/batch.ts
  * const ref = await sequenceValues(reference, tok, rows, { width, rows: 64, kind: "seqLogp" });  // [2P], once
- * const bufs = new SequenceBuffers(gpu, 2 * batchPairs, width);
- * bufs.write(fixedBatch(tok, pairRows(batch), width));          // queue writes, no round trip
+ * const bufs = new BatchBuffers(gpu, 2 * batchPairs, width);     // algorithms/batch.ts
+ * bufs.write(fixedWidth(tok, pairRows(batch), width));           // queue writes, no round trip
  * ```
  * @module
  */
-import type { Gpu } from "../kernels/gpu.ts";
-import type { Tensor } from "../kernels/tensor.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
-import { buildBatch, type CharTokenizer, type Example, type TokenBatch } from "../testbeds/tokenizer.ts";
+import type { CharTokenizer, Example, TokenBatch } from "../testbeds/tokenizer.ts";
+import { fixedWidth } from "./batch.ts";
 
 /** The 2P rows of P pairs: chosen responses first, rejected after. */
 export function pairRows(pairs: readonly PreferencePair[]): Example[] {
@@ -33,66 +33,6 @@ export function pairRows(pairs: readonly PreferencePair[]): Example[] {
     ...pairs.map((p) => ({ prompt: p.prompt, response: p.chosen })),
     ...pairs.map((p) => ({ prompt: p.prompt, response: p.rejected })),
   ];
-}
-
-/** Tokens of `BOS prompt SEP response EOS` for text examples (ids are counted as given). */
-function sequenceLength(tok: CharTokenizer, ex: Example): number {
-  const n = (x: string | readonly number[]) => (typeof x === "string" ? tok.encode(x).length : x.length);
-  return 3 + n(ex.prompt) + n(ex.response);
-}
-
-/** The width of a run's batches: the longest sequence in `examples`; more than `context` is a RangeError. */
-export function sequenceWidth(tok: CharTokenizer, examples: readonly Example[], context: number): number {
-  if (examples.length === 0) throw new RangeError("sequenceWidth: no examples");
-  let w = 0, at = 0;
-  examples.forEach((ex, i) => {
-    const n = sequenceLength(tok, ex);
-    if (n > w) [w, at] = [n, i];
-  });
-  if (w > context) {
-    throw new RangeError(`Example ${at} has ${w} tokens, over the model's context of ${context}`);
-  }
-  return w;
-}
-
-/** A right-padded batch of exactly `width` columns (the run's fixed width). */
-export function fixedBatch(tok: CharTokenizer, examples: readonly Example[], width: number): TokenBatch {
-  return buildBatch(tok, examples, { context: width, padTo: "context" });
-}
-
-/** Fixed-shape GPU inputs of N sequences of width T, rewritten each step by queue writes (no round trip). */
-export class SequenceBuffers {
-  readonly tokens: Tensor<"u32">; // [N, T]
-  readonly targets: Tensor<"u32">; // [N, T] tokens shifted left by one
-  readonly mask: Tensor<"f32">; // [N, T] 1 where the target is a response token (EOS included)
-  readonly lastIndex: Tensor<"u32">; // [N] each row's last real token (its EOS)
-  readonly invLength: Tensor<"f32">; // [N] 1 / (response tokens, EOS included): RRHF/PRO's length normalisation
-
-  constructor(readonly gpu: Gpu, readonly n: number, readonly t: number, label = "seq") {
-    this.tokens = gpu.tensor([n, t], "u32", `${label}.tokens`);
-    this.targets = gpu.tensor([n, t], "u32", `${label}.targets`);
-    this.mask = gpu.tensor([n, t], "f32", `${label}.mask`);
-    this.lastIndex = gpu.tensor([n], "u32", `${label}.last`);
-    this.invLength = gpu.tensor([n], "f32", `${label}.inv_len`);
-  }
-
-  /** Queues the batch's arrays; it must be [N, T] exactly. */
-  write(batch: TokenBatch): void {
-    if (batch.B !== this.n || batch.T !== this.t) {
-      throw new RangeError(
-        `SequenceBuffers: batch is [${batch.B}, ${batch.T}] but the buffers are [${this.n}, ${this.t}]`,
-      );
-    }
-    this.tokens.write(batch.tokens);
-    this.targets.write(batch.targets);
-    this.mask.write(batch.mask);
-    this.lastIndex.write(batch.lastIndex);
-    this.invLength.write(responseInverseLengths(batch));
-  }
-
-  destroy(): void {
-    for (const t of [this.tokens, this.targets, this.mask, this.lastIndex, this.invLength]) t.destroy();
-  }
 }
 
 /** 1 / (number of response targets) of each row of a batch (0 for a row without any). */
@@ -126,18 +66,19 @@ export async function sequenceValues(
   if (kind === "score" && !model.config.scalarHead) throw new RangeError("sequenceValues: score needs a scalar head");
   const n = examples.length, chunks = Math.ceil(n / rows), padded = chunks * rows;
   const gpu = model.gpu;
-  const batch = fixedBatch(tok, examples, width);
+  const batch = fixedWidth(tok, examples, width);
   const grow = <A extends Uint32Array | Float32Array>(a: A, make: (k: number) => A): A => {
     const out = make(padded * (a.length / n));
     out.set(a);
     return out;
   };
   // Padding rows: PAD tokens, no response targets (seqLogp 0), last index 0.
-  const all = new SequenceBuffers(gpu, padded, width, "seqvals.all");
-  all.tokens.write(grow(batch.tokens, (k) => new Uint32Array(k)));
-  all.targets.write(grow(batch.targets, (k) => new Uint32Array(k)));
-  all.mask.write(grow(batch.mask, (k) => new Float32Array(k)));
-  all.lastIndex.write(grow(batch.lastIndex, (k) => new Uint32Array(k)));
+  const all = {
+    tokens: gpu.fromArray(grow(batch.tokens, (k) => new Uint32Array(k)), [padded, width], "u32", "seqvals.tokens"),
+    targets: gpu.fromArray(grow(batch.targets, (k) => new Uint32Array(k)), [padded, width], "u32", "seqvals.targets"),
+    mask: gpu.fromArray(grow(batch.mask, (k) => new Float32Array(k)), [padded, width], "f32", "seqvals.all_mask"),
+    lastIndex: gpu.fromArray(grow(batch.lastIndex, (k) => new Uint32Array(k)), [padded], "u32", "seqvals.all_last"),
+  };
   const ws = model.workspace(rows, width, { grad: false, label: "seqvals.ws" });
   const mask = gpu.tensor([rows, width], "f32", "seqvals.mask"); // bound by the masked row sum: must start aligned
   const last = gpu.tensor([rows], "u32", "seqvals.last");
@@ -160,6 +101,6 @@ export async function sequenceValues(
   const values = (await r).slice(0, n);
   for (const t of [mask, last, out]) t.destroy();
   ws.destroy();
-  all.destroy();
+  for (const t of Object.values(all)) t.destroy();
   return values;
 }

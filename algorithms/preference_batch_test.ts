@@ -10,14 +10,8 @@ import type { GptConfig } from "../nn/gpt_config.ts";
 import { GptCpu } from "../nn/gpt_cpu.ts";
 import { flatten, randomParams, roundToF32 } from "../nn/gpt_testing.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
-import {
-  fixedBatch,
-  pairRows,
-  responseInverseLengths,
-  SequenceBuffers,
-  sequenceValues,
-  sequenceWidth,
-} from "./preference_batch.ts";
+import { fixedWidth, widthOf } from "./batch.ts";
+import { pairRows, responseInverseLengths, sequenceValues } from "./preference_batch.ts";
 
 const task = new SanityTask();
 const tok = task.tokenizer;
@@ -28,15 +22,11 @@ const PAIRS = [
   { prompt: "dab", chosen: "ddda", rejected: "e" },
 ];
 
-Deno.test("preference batch: pair rows, widths and inverse response lengths", () => {
+Deno.test("preference batch: pair rows and inverse response lengths", () => {
   const rows = pairRows(PAIRS);
   assert.deepEqual(rows.map((r) => r.response), ["aaa", "hh", "c", "ddda", "bcd", "gfedcbah", "", "e"]);
   assert.deepEqual(rows.map((r) => r.prompt), ["ab", "hgfe", "c", "dab", "ab", "hgfe", "c", "dab"]);
-  assert.equal(sequenceWidth(tok, rows, 64), 15); // BOS + 4 + SEP + 8 + EOS
-  assert.throws(() => sequenceWidth(tok, rows, 14), /Example 5 has 15 tokens, over the model's context of 14/);
-  assert.throws(() => sequenceWidth(tok, [], 8), /no examples/);
-  const b = fixedBatch(tok, rows, 16);
-  assert.equal(b.T, 16);
+  const b = fixedWidth(tok, rows, 16);
   // Response targets = response characters + EOS.
   assert.deepEqual(
     [...responseInverseLengths(b)],
@@ -58,8 +48,8 @@ gpuTest("preference batch: sequence values match the float64 CPU model (7 rows i
   const p = roundToF32(randomParams(config, 5));
   model.params.params.write(flatten(model.params.entries, model.params.total, p));
   const rows = pairRows(PAIRS).slice(0, 7);
-  const width = sequenceWidth(tok, rows, config.ctx);
-  const b = fixedBatch(tok, rows, width);
+  const width = widthOf(tok, rows, config.ctx);
+  const b = fixedWidth(tok, rows, width);
   const cpu = new GptCpu(config, p), cache = cpu.forward(b.tokens, b.B, b.T);
   const { logp } = cpu.tokenLogprobs(cache, b.targets);
   const wantSeq = Array.from({ length: b.B }, (_, r) => {
@@ -67,7 +57,7 @@ gpuTest("preference batch: sequence values match the float64 CPU model (7 rows i
     for (let t = 0; t < b.T; t++) s += b.mask[r * b.T + t] * logp[r * b.T + t];
     return s;
   });
-  const wantScore = Array.from(b.lastIndex, (j, r) => cache.values![r * b.T + j]);
+  const wantScore = Array.from(b.lastIndex, (j: number, r) => cache.values![r * b.T + j]);
   const seq = await sequenceValues(model, tok, rows, { width, rows: 3, kind: "seqLogp" });
   const score = await sequenceValues(model, tok, rows, { width, rows: 3, kind: "score" });
   assert.equal(seq.length, 7);
@@ -81,13 +71,7 @@ gpuTest("preference batch: sequence values match the float64 CPU model (7 rows i
   });
 });
 
-gpuTest("preference batch: bad shapes and kinds are errors naming them", async (gpu) => {
-  const bufs = new SequenceBuffers(gpu, 4, 16);
-  assert.throws(
-    () => bufs.write(fixedBatch(tok, pairRows(PAIRS), 15)),
-    /batch is \[8, 15\] but the buffers are \[4, 16\]/,
-  );
-  bufs.destroy();
+gpuTest("preference batch: bad chunk sizes and kinds are errors naming them", async (gpu) => {
   const lm = new Gpt(gpu, {
     vocab: tok.vocabSize,
     ctx: 16,

@@ -1,6 +1,6 @@
 /**
  * Plumbing shared by the preference trainers (reward model, DPO, iterative DPO, RRHF, PRO): the learning-rate
- * schedule, a seeded data order, loss statistics summed on the GPU and read only at logging steps, and a metrics log
+ * schedule, loss statistics summed on the GPU and read only at logging steps, and a metrics log
  * that writes to a run directory and drives a progress bar.
  *
  * @example
@@ -16,7 +16,6 @@
 import { axpy } from "../kernels/elementwise.ts";
 import type { StepEncoder } from "../kernels/encoder.ts";
 import type { Gpu } from "../kernels/gpu.ts";
-import type { Rng } from "../kernels/rng.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { cosineSchedule, type Schedule, warmupStepsFor } from "../nn/schedule.ts";
 import { type Progress, progress } from "../util/progress.ts";
@@ -37,18 +36,6 @@ export function lrSchedule(cfg: OptimFields, totalSteps: number): Schedule {
     warmupSteps: warmupStepsFor(totalSteps, cfg.warmupProportion),
     minLrRatio: cfg.minLrRatio,
   });
-}
-
-/** The order of `n` items in `epoch`: a shuffle drawn from the epoch's own sub-stream (resumable, seed-stable). */
-export function epochOrder(rng: Rng, n: number, epoch: number): number[] {
-  return rng.split(`epoch-${epoch}`).shuffle([...Array(n).keys()]);
-}
-
-/** Batches of `size` indices from an order; a short last batch is dropped (every step has the same shape). */
-export function batchesOf(order: readonly number[], size: number): number[][] {
-  const out: number[][] = [];
-  for (let i = 0; i + size <= order.length; i += size) out.push(order.slice(i, i + size));
-  return out;
 }
 
 /** A stats vector summed over steps on the GPU (no readback per step), averaged when read at a logging step. */
