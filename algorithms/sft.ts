@@ -22,7 +22,7 @@ import { checkpointDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from 
 import { Gpt } from "../nn/gpt.ts";
 import { type GptConfig, gptPreset, type GptPresetName } from "../nn/gpt_config.ts";
 import { cosineSchedule, warmupStepsFor } from "../nn/schedule.ts";
-import type { CharTokenizer, Example } from "../testbeds/tokenizer.ts";
+import { CharTokenizer, type Example } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import { progress } from "../util/progress.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
@@ -103,6 +103,27 @@ export function sftModelConfig(cfg: SftConfig, tok: CharTokenizer): GptConfig {
   return gptPreset(cfg.preset, { vocab: tok.vocabSize, ...(cfg.ctx > 0 ? { ctx: cfg.ctx } : {}) });
 }
 
+/**
+ * Loads an SFT checkpoint (the `checkpoints/step-…` folder an SFT run wrote, e.g. `latestCheckpoint(run.path)`) as
+ * a model and its tokenizer: the starting point of reward modelling, DPO and PPO.
+ */
+export async function loadSftModel(
+  gpu: Gpu,
+  dir: string,
+  label = "sft",
+): Promise<{ model: Gpt; tokenizer: CharTokenizer }> {
+  const cfg = JSON.parse(await Deno.readTextFile(`${dir}/config.json`)) as {
+    model: GptConfig;
+    tokenizer: { kind: string; alphabet: string[] };
+  };
+  if (cfg?.tokenizer?.kind !== "char" || !cfg.model) {
+    throw new RangeError(`${dir}/config.json is not an SFT checkpoint config (needs model and a char tokenizer)`);
+  }
+  const model = new Gpt(gpu, cfg.model, label);
+  await loadCheckpoint(dir, { params: model.params });
+  return { model, tokenizer: new CharTokenizer(cfg.tokenizer.alphabet) };
+}
+
 /** Trains (or resumes) an SFT run; see the module doc. */
 export async function trainSft(gpu: Gpu, cfg: SftConfig, data: SftData, opts: SftRunOptions = {}): Promise<SftResult> {
   const { tokenizer: tok, train, heldout } = data, run = opts.run ?? null;
@@ -125,7 +146,7 @@ export async function trainSft(gpu: Gpu, cfg: SftConfig, data: SftData, opts: Sf
     minLrRatio: cfg.minLrRatio,
   });
   const order = new DataOrder(rng.split("data"), train.length);
-  let start = 0;
+  let start = 0, resumedRows: MetricRow[] = [];
   if (cfg.resume && run) {
     const dir = await latestCheckpoint(run.path);
     if (dir) {
@@ -133,6 +154,7 @@ export async function trainSft(gpu: Gpu, cfg: SftConfig, data: SftData, opts: Sf
       [start, order.cursor] = [state.step as number, state.cursor as number];
     }
     await run.truncateMetrics(start); // rows past the checkpoint are logged again
+    resumedRows = await run.readMetrics();
   }
   const ws = model.workspace(B, T, "sft.ws"), bufs = new BatchBuffers(gpu, B, T, "sft.batch");
   const evalSet = heldout.length > 0 ? new StackedBatches(gpu, tok, heldout, B, T) : null;
@@ -147,7 +169,10 @@ export async function trainSft(gpu: Gpu, cfg: SftConfig, data: SftData, opts: Sf
     });
   const bar = progress("sft", cfg.steps);
   const rows: MetricRow[] = [];
-  let trainLoss = NaN, evalLoss = NaN, t0 = performance.now(), since = start;
+  // A resumed run starts from the losses it had logged (so resuming a finished run changes nothing).
+  const lastOf = (key: string) => (resumedRows.findLast((r) => key in r)?.[key] as number | undefined) ?? NaN;
+  let trainLoss = lastOf("losses/sft"), evalLoss = lastOf("losses/sft_heldout");
+  let t0 = performance.now(), since = start;
   /** A logging step: the mean loss since the last one, throughput, the held-out loss and checkpoint when due. */
   const logStep = async (step: number, sum: Float32Array, norm: Float32Array) => {
     const seconds = (performance.now() - t0) / 1000, n = step - since;
@@ -191,7 +216,7 @@ export async function trainSft(gpu: Gpu, cfg: SftConfig, data: SftData, opts: Sf
   bar.stop();
   const finished = step === cfg.steps;
   if (run && finished) {
-    const last = rows.at(-1);
+    const last = rows.at(-1) ?? resumedRows.at(-1);
     await run.writeSummary({
       step,
       resumed_from: start,

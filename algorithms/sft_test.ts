@@ -8,7 +8,7 @@ import { Gpt } from "../nn/gpt.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
 import { resolveConfig } from "../util/config.ts";
 import { RunDir } from "../util/run_dir.ts";
-import { SFT_SCHEMA, type SftConfig, type SftData, trainSft } from "./sft.ts";
+import { loadSftModel, SFT_SCHEMA, type SftConfig, type SftData, trainSft } from "./sft.ts";
 
 Deno.env.set("PROGRESS", "0");
 
@@ -96,6 +96,10 @@ gpuTest("sft: a checkpoint saved, loaded and saved again is byte-identical", asy
     assert.deepEqual(await Deno.readFile(join(copy, f)), await Deno.readFile(join(dir, f)), f);
   }
   assert.deepEqual(state, { step: 4, cursor: 64 });
+  // The loader downstream algorithms start from: the same parameters and tokenizer.
+  const loaded = await loadSftModel(gpu, dir);
+  assertBitwiseEqual(await loaded.model.params.params.read(), await r.model.params.params.read(), "loaded params");
+  assert.deepEqual(loaded.tokenizer.chars, data.tokenizer.chars);
   await Deno.remove(root, { recursive: true });
 });
 
