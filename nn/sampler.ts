@@ -38,7 +38,13 @@ import { sample, type SampleOptions } from "../kernels/sample.ts";
 import { decodeCommit, decodeLayout } from "../kernels/decode_commit.ts";
 import type { Gpt } from "./gpt.ts";
 import { KvCache } from "./kv_cache.ts";
-import { checkGenerate, type GenerateOptions, initialState, type PromptBatch } from "./sampler_setup.ts";
+import {
+  checkGenerate,
+  type GenerateOptions,
+  initialState,
+  type PromptBatch,
+  type ResolvedGenerate,
+} from "./sampler_setup.ts";
 
 export type { GenerateOptions, PromptBatch } from "./sampler_setup.ts";
 
@@ -90,6 +96,7 @@ export class Sampler {
   readonly #blogp: Tensor<"f32">;
   readonly #logp: Tensor<"f32">;
   #kept: Tensor<"f32"> | null = null;
+  #busy = false;
 
   /** `maxLen` (default the model's context) bounds prompt + response. */
   constructor(readonly model: Gpt, { maxBatch, maxLen = model.config.ctx }: { maxBatch: number; maxLen?: number }) {
@@ -105,10 +112,27 @@ export class Sampler {
     this.#logp = gpu.tensor([maxBatch], "f32", "sampler.step_logp");
   }
 
-  /** Samples responses to `prompts` (see the module doc). */
+  /**
+   * Samples responses to `prompts` (see the module doc). One generation at a time: the outputs live in the
+   * sampler's buffers, so a second call while one is running is an error.
+   */
   async generate(prompts: PromptBatch, options: GenerateOptions): Promise<Rollout> {
+    if (this.#busy) throw new Error("Sampler.generate: a generation is already running on this sampler");
+    const o = checkGenerate(prompts, options, {
+      maxBatch: this.maxBatch,
+      maxLen: this.maxLen,
+      vocab: this.model.config.vocab,
+    });
+    this.#busy = true;
+    try {
+      return await this.#generate(prompts, o);
+    } finally {
+      this.#busy = false;
+    }
+  }
+
+  async #generate(prompts: PromptBatch, o: ResolvedGenerate): Promise<Rollout> {
     const gpu = this.model.gpu, V = this.model.config.vocab;
-    const o = checkGenerate(prompts, options, { maxBatch: this.maxBatch, maxLen: this.maxLen, vocab: V });
     const { B, T } = o;
     const lay = decodeLayout(B, T), init = initialState(prompts, o, lay, V);
     const seq = this.#seq.view(0, [lay.seq.total]), out = this.#out.view(0, [lay.out.total]);

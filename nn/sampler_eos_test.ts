@@ -102,5 +102,9 @@ gpuTest("sampler: bad prompts and options are errors naming the field, raised be
     await assert.rejects(() => sampler.generate({ ...p, ...pp }, { ...o, ...oo }), re);
   }
   assert.throws(() => new Sampler(model, { maxBatch: 2, maxLen: 25 }), /maxLen must be an integer in \[2, ctx=24\]/);
+  const running = sampler.generate(p, o);
+  await assert.rejects(() => sampler.generate(p, o), /a generation is already running/);
+  await running;
+  await sampler.generate(p, o); // free again afterwards
   sampler.destroy();
 });
