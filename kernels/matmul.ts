@@ -7,6 +7,37 @@
  * where op(A) is A ([M, K]) or Aᵀ (A stored [K, M]), op(B) is B ([K, N]) or Bᵀ (B stored [N, K]). A 2-D operand
  * is broadcast over the batch (stride 0), which is how a weight matrix multiplies a batch of activations.
  *
+ * ## Variants, and why each exists
+ *
+ * The same product is implemented by several kernels (matmul_variants.ts lists them):
+ * - `naive`: one output per invocation. The reference: short enough to check by eye, slow everywhere.
+ * - Register blocks `rbRMxRN[v4]` (matmul_regblock.ts): each invocation keeps RM x RN accumulators in registers and
+ *   reads A and B straight from storage, with vec4 loads where the shape allows. Fastest on CPU adapters: on Mesa's
+ *   llvmpipe a storage (or workgroup) load is a per-SIMD-lane loop with a bounds check, tens of instructions,
+ *   against one instruction per 8-lane fma, so what counts is fmas per loaded value (RM·RN / (RM + RN)) and vec4
+ *   loads, which pay the lane loop once per four values.
+ * - Shared-memory tiles `tileBMxBN` (matmul_tiled.ts): the classic GPU kernel, staging slices of A and B in
+ *   workgroup memory. Fastest on real GPUs; slow on llvmpipe (workgroup loads cost like storage loads there, and
+ *   barriers are coroutine switches).
+ *
+ * What limits the register blocks on a 2-core llvmpipe (about 15-20 GFLOP/s at best, against about 180 for
+ * OpenBLAS on the same cores): the per-lane load loops above; 256-bit vectors (8 lanes) with no gathers; only two
+ * threads (one workgroup each); accumulators beyond the 16 vector registers spill to the stack; and each
+ * block size is a separate, fully unrolled shader (a 32 x 32 block takes minutes to compile, so blocks stop at 16).
+ *
+ * ## Determinism
+ *
+ * Every variant accumulates each output in the same order: from 0, one `fma` per k, k ascending, no split-K, no
+ * `dot()`; and all share the epilogue of matmul_epilogue.ts. So all variants give bitwise identical results
+ * (matmul_variants_test.ts checks it), and the autotune's choice, which may vary with timing noise, never changes a
+ * training run's numbers.
+ *
+ * ## Which variant runs
+ *
+ * In order: the `variant` option of the call; the `MATMUL_VARIANT` environment variable; the choice `tuneMatmul`
+ * (autotune.ts) recorded for the adapter and shape class; a per-adapter default (register blocks on fallback
+ * adapters, sized so both CPU threads get work; tiles otherwise). `matmul` itself never waits on the queue.
+ *
  * @example
  * ```ts
  * // y [T, 3C] = x [T, C] · W [C, 3C] + b
@@ -19,11 +50,15 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { kernel } from "./kernel.ts";
+import type { Gpu } from "./gpu.ts";
 import type { Tensor } from "./tensor.ts";
+import { ACT_CODE, type Activation, geluCpu } from "./matmul_epilogue.ts";
+import { dispatchVariant, type MatmulShape, variantGrid, variantInfo, VARIANTS } from "./matmul_variants.ts";
+import { tunedVariant } from "./autotune.ts";
 
-/** Activations a matmul can fuse into its output. */
-export type Activation = "none" | "relu" | "gelu";
+export { ACTIVATION_WGSL, geluCpu } from "./matmul_epilogue.ts";
+export type { Activation } from "./matmul_epilogue.ts";
+export type { MatmulShape } from "./matmul_variants.ts";
 
 /** Options of {@link matmul}. */
 export interface MatmulOptions {
@@ -39,17 +74,8 @@ export interface MatmulOptions {
   alpha?: number;
   /** Scale of the previous contents of `out` added to the result (default 0; 1 accumulates). */
   beta?: number;
-}
-
-/** Resolved problem shape. */
-export interface MatmulShape {
-  batch: number;
-  m: number;
-  n: number;
-  k: number;
-  /** Element strides between batch items (0 = broadcast). */
-  strideA: number;
-  strideB: number;
+  /** Force a kernel variant by name (see matmul_variants.ts); all variants give the same bits. */
+  variant?: string;
 }
 
 /** Checks operand shapes and returns the problem size; errors name the operand and the shapes. */
@@ -73,81 +99,80 @@ export function matmulShape(a: Tensor, b: Tensor, out: Tensor, o: MatmulOptions 
   return { batch, m, n, k: ak, strideA: ba === 0 ? 0 : am * ak, strideB: bb === 0 ? 0 : bk * bn };
 }
 
-const ACT_CODE: Record<Activation, number> = { none: 0, relu: 1, gelu: 2 };
+let envVariant: string | null | undefined;
 
-/** WGSL of the activations (tanh-approximation GELU, as GPT-2). */
-export const ACTIVATION_WGSL = /* wgsl */ `
-fn gelu(x: f32) -> f32 {
-  let u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  return 0.5 * x * (1.0 + tanh(clamp(u, -15.0, 15.0)));
-}
-fn activate(x: f32, act: u32) -> f32 {
-  if (act == 1u) { return max(x, 0.0); }
-  if (act == 2u) { return gelu(x); }
-  return x;
-}
-`;
-
-/** Reference kernel: one output per invocation, operands read straight from storage. */
-const naive = kernel({
-  name: "matmul_naive",
-  buffers: { a: "read", b: "read", bias: "read", out: "rw" },
-  params: {
-    m: "u32",
-    n: "u32",
-    k: "u32",
-    strideA: "u32",
-    strideB: "u32",
-    transA: "u32",
-    transB: "u32",
-    hasBias: "u32",
-    act: "u32",
-    alpha: "f32",
-    beta: "f32",
-  },
-  code: ACTIVATION_WGSL + /* wgsl */ `
-@compute @workgroup_size(8, 8, 1)
-fn main(@builtin(global_invocation_id) g: vec3u) {
-  let row = g.y; let col = g.x; let bt = g.z;
-  if (row >= p.m || col >= p.n) { return; }
-  let a0 = bt * p.strideA; let b0 = bt * p.strideB;
-  var acc = 0.0;
-  for (var i = 0u; i < p.k; i++) {
-    let av = select(a[a0 + row * p.k + i], a[a0 + i * p.m + row], p.transA == 1u);
-    let bv = select(b[b0 + i * p.n + col], b[b0 + col * p.k + i], p.transB == 1u);
-    acc = fma(av, bv, acc);
+/** `MATMUL_VARIANT`, validated once (unreadable without --allow-env, which counts as unset). */
+export function envMatmulVariant(): string | null {
+  if (envVariant === undefined) {
+    let v: string | undefined;
+    try {
+      v = Deno.env.get("MATMUL_VARIANT");
+    } catch {
+      v = undefined;
+    }
+    envVariant = v ? variantInfo(v).name : null;
   }
-  var v = p.alpha * acc;
-  if (p.hasBias == 1u) { v += bias[col]; }
-  v = activate(v, p.act);
-  let o = (bt * p.m + row) * p.n + col;
-  if (p.beta != 0.0) { v += p.beta * out[o]; }
-  out[o] = v;
-}`,
-});
+  return envVariant;
+}
 
-/** Records out = act(alpha·op(A)·op(B) + bias) + beta·out into `enc`. */
+/**
+ * The default variant when nothing was forced or tuned. On fallback (CPU) adapters: the largest register block
+ * that still gives at least 8 workgroups, so both llvmpipe threads stay busy on small products; on GPUs: 64 x 64
+ * tiles, or 32 x 32 when that would leave fewer than 32 workgroups.
+ */
+export function defaultVariant(gpu: Gpu, s: MatmulShape): string {
+  const groups = (name: string) => variantGrid(VARIANTS.get(name)!, s).reduce((x, y) => x * y, 1);
+  if (gpu.info.isFallbackAdapter) {
+    return ["rb16x16v4", "rb8x16v4", "rb8x8v4"].find((v) => groups(v) >= 8) ?? "rb4x4v4";
+  }
+  return groups("tile64x64") >= 32 ? "tile64x64" : "tile32x32";
+}
+
+/** The variant {@link matmul} would run for this problem (option, env, tuned choice, default). */
+export function selectVariant(gpu: Gpu, s: MatmulShape, o: MatmulOptions = {}): string {
+  if (o.variant !== undefined) return variantInfo(o.variant).name;
+  return envMatmulVariant() ?? tunedVariant(gpu, s, !!o.transA, !!o.transB) ?? defaultVariant(gpu, s);
+}
+
+/** Records out = act(alpha·op(A)·op(B) + bias) + beta·out into `enc` (see the module doc). */
 export function matmul(enc: StepEncoder, a: Tensor, b: Tensor, out: Tensor, o: MatmulOptions = {}): void {
   const s = matmulShape(a, b, out, o);
-  enc.dispatch(naive, { a, b, bias: o.bias ?? enc.gpu.dummy(), out }, {
-    m: s.m,
-    n: s.n,
-    k: s.k,
-    strideA: s.strideA,
-    strideB: s.strideB,
-    transA: o.transA ? 1 : 0,
-    transB: o.transB ? 1 : 0,
-    hasBias: o.bias ? 1 : 0,
-    act: ACT_CODE[o.activation ?? "none"],
-    alpha: o.alpha ?? 1,
-    beta: o.beta ?? 0,
-  }, [Math.ceil(s.n / 8), Math.ceil(s.m / 8), s.batch]);
-}
-
-/** GELU (tanh approximation), CPU twin of the WGSL. */
-export function geluCpu(x: number): number {
-  const u = 0.7978845608028654 * (x + 0.044715 * x * x * x);
-  return 0.5 * x * (1 + Math.tanh(Math.max(-15, Math.min(15, u))));
+  const gpu = enc.gpu;
+  // Checked here, before any binding, so the message names the operand in matmul's own terms.
+  const maxBinding = gpu.limits.maxStorageBufferBindingSize;
+  for (const [name, t] of [["A", a], ["B", b], ["out", out], ["bias", o.bias]] as const) {
+    if (t && t.byteLength > maxBinding) {
+      throw new RangeError(
+        `matmul: operand ${name} ('${t.label}', [${t.shape}]) is ${t.byteLength} bytes, over this adapter's ` +
+          `maxStorageBufferBindingSize (${maxBinding}); split the product`,
+      );
+    }
+  }
+  const alpha = o.alpha ?? 1, beta = o.beta ?? 0;
+  if (!Number.isFinite(alpha) || !Number.isFinite(beta)) {
+    throw new RangeError(`matmul: alpha and beta must be finite, got alpha ${alpha}, beta ${beta}`);
+  }
+  const act = ACT_CODE[o.activation ?? "none"];
+  if (act === undefined) throw new TypeError(`matmul: unknown activation '${o.activation}' (none, relu, gelu)`);
+  dispatchVariant(enc, variantInfo(selectVariant(gpu, s, o)), s, {
+    a,
+    b,
+    out,
+    bias: o.bias ?? gpu.dummy(),
+    params: {
+      m: s.m,
+      n: s.n,
+      k: s.k,
+      strideA: s.strideA,
+      strideB: s.strideB,
+      transA: o.transA ? 1 : 0,
+      transB: o.transB ? 1 : 0,
+      hasBias: o.bias ? 1 : 0,
+      act,
+      alpha,
+      beta,
+    },
+  });
 }
 
 /** CPU reference of {@link matmul} (float64 accumulation). */

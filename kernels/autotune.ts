@@ -1,0 +1,246 @@
+/**
+ * Matmul autotune: times the candidate variants on the problems a run will use, once per adapter and shape class,
+ * and remembers the fastest in memory (per `Gpu`) and on disk (`.cache/matmul_autotune/<adapter>.json`, git-ignored).
+ *
+ * Timing needs queue round trips, so tuning is an explicit async step at setup (`await tuneMatmul(gpu, shapes)`);
+ * `matmul()` stays synchronous and only looks the choice up. Because every variant gives bitwise identical results
+ * (see matmul.ts), a choice that differs from one machine or run to the next changes speed, never numbers.
+ *
+ * @example
+ * ```ts
+ * const gpu = await getGpu();
+ * await tuneMatmul(gpu, [{ m: 2048, n: 192, k: 64 }, { m: 2048, n: 64, k: 192, transB: true }]);
+ * // later: matmul(enc, x, w, y) uses the tuned variant for its shape class
+ * ```
+ * @module
+ */
+import type { Gpu } from "./gpu.ts";
+import type { Tensor } from "./tensor.ts";
+import { dispatchVariant, type MatmulShape, VARIANT_NAMES, variantInfo } from "./matmul_variants.ts";
+import { Rng } from "./rng.ts";
+
+/** A problem to tune for (the batch defaults to 1; a batched product broadcasts nothing). */
+export interface TuneShape {
+  m: number;
+  n: number;
+  k: number;
+  batch?: number;
+  transA?: boolean;
+  transB?: boolean;
+}
+
+/** Options of {@link tuneMatmul}. */
+export interface TuneOptions {
+  /** Candidates (default: per adapter, see {@link defaultCandidates}). */
+  variants?: readonly string[];
+  /** Timed dispatches per candidate after the warm-up (default 3; the fastest counts). */
+  reps?: number;
+  /** Re-time classes that already have a choice. */
+  force?: boolean;
+  /** Directory of the disk cache, or null for none (default `.cache/matmul_autotune` at the repository root). */
+  cacheDir?: string | null;
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+}
+
+/** One tuned shape class. */
+export interface TuneChoice {
+  variant: string;
+  /** Fastest time of each candidate in ms; a candidate dropped after its warm-up has its warm-up time. */
+  ms: Record<string, number>;
+  /** How the times were taken. */
+  timing: "gpu-timestamps" | "wall-clock";
+  /** The problem the class was timed on. */
+  shape: Required<TuneShape>;
+}
+
+const CACHE_VERSION = 1;
+const choices = new WeakMap<Gpu, Map<string, TuneChoice>>();
+
+const bucket = (x: number) => x <= 16 ? "16" : x <= 64 ? "64" : x <= 256 ? "256" : x <= 1024 ? "1k" : "big";
+
+/**
+ * The shape class a choice applies to: the form, size buckets of batch, M, N and K, and which extents are
+ * divisible by 4 (which decides the vec4 loads).
+ */
+export function shapeClass(s: MatmulShape, transA: boolean, transB: boolean): string {
+  const div4 = `${s.m % 4 ? "" : "m"}${s.n % 4 ? "" : "n"}${s.k % 4 ? "" : "k"}`;
+  return `${transA ? "t" : "n"}${transB ? "t" : "n"}|b${bucket(s.batch)}|${bucket(s.m)}x${bucket(s.n)}x${bucket(s.k)}|${
+    div4 || "-"
+  }`;
+}
+
+/** The tuned variant for this problem on `gpu`, if its class was tuned (or loaded from disk). */
+export function tunedVariant(gpu: Gpu, s: MatmulShape, transA: boolean, transB: boolean): string | undefined {
+  return choices.get(gpu)?.get(shapeClass(s, transA, transB))?.variant;
+}
+
+/** Every choice recorded for `gpu`, by shape class. */
+export function tuningTable(gpu: Gpu): ReadonlyMap<string, TuneChoice> {
+  return choices.get(gpu) ?? new Map();
+}
+
+/** Forgets the in-memory choices of `gpu` (the disk cache is left alone). */
+export function clearMatmulTuning(gpu: Gpu): void {
+  choices.delete(gpu);
+}
+
+/** Candidates per adapter: each family's sizes on its own kind of adapter, plus one of the other family. */
+export function defaultCandidates(gpu: Gpu): string[] {
+  const names = VARIANT_NAMES.filter((n) => n !== "naive");
+  const fam = (f: string) => names.filter((n) => variantInfo(n).family === f);
+  return gpu.info.isFallbackAdapter ? [...fam("register"), "tile64x64"] : [...fam("tiled"), "rb8x8v4", "rb16x16v4"];
+}
+
+/** The disk cache file of `gpu`'s adapter. */
+export function cacheFile(gpu: Gpu, dir = defaultCacheDir()): string {
+  const i = gpu.info;
+  const key = `${i.description}-${i.vendor}-${i.device}-${i.backend}`.toLowerCase().replace(/[^a-z0-9.]+/g, "_");
+  return `${dir}/${key.slice(0, 120)}.json`;
+}
+
+function defaultCacheDir(): string {
+  return new URL("../.cache/matmul_autotune", import.meta.url).pathname;
+}
+
+/** Loads the disk cache of `gpu`'s adapter into memory; returns how many classes it held (0 when absent). */
+export function loadMatmulTuning(gpu: Gpu, dir: string | null = defaultCacheDir()): number {
+  if (dir === null) return 0;
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(cacheFile(gpu, dir));
+  } catch {
+    return 0; // absent or unreadable: tune afresh
+  }
+  const data = JSON.parse(text) as { version: number; choices: Record<string, TuneChoice> };
+  if (data.version !== CACHE_VERSION) return 0;
+  const table = choices.get(gpu) ?? new Map<string, TuneChoice>();
+  let n = 0;
+  for (const [cls, c] of Object.entries(data.choices)) {
+    // A variant renamed or removed since the cache was written is ignored, not trusted.
+    if (VARIANT_NAMES.includes(c.variant)) {
+      table.set(cls, c);
+      n++;
+    }
+  }
+  choices.set(gpu, table);
+  return n;
+}
+
+function saveMatmulTuning(gpu: Gpu, dir: string): void {
+  const file = cacheFile(gpu, dir);
+  Deno.mkdirSync(dir, { recursive: true });
+  const data = { version: CACHE_VERSION, adapter: gpu.info.description, choices: Object.fromEntries(tuningTable(gpu)) };
+  // Write then rename, so a killed process never leaves a torn cache.
+  Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(data, null, 1));
+  Deno.renameSync(`${file}.tmp`, file);
+}
+
+/**
+ * Times `record` (which records `count` dispatches into the encoder it is given) and returns ms per dispatch:
+ * from GPU timestamps when the adapter has them (the fastest dispatch), else wall clock over a synced submit.
+ */
+export async function timeDispatches(
+  gpu: Gpu,
+  count: number,
+  record: (enc: ReturnType<Gpu["encoder"]>) => void,
+): Promise<{ ms: number; timing: TuneChoice["timing"] }> {
+  if (gpu.hasTimestamps) {
+    const enc = gpu.encoder("autotune", { profile: true });
+    record(enc);
+    await enc.submit();
+    return { ms: Math.min(...enc.timings.map((t) => t.ms)), timing: "gpu-timestamps" };
+  }
+  await gpu.sync();
+  const t0 = performance.now();
+  const enc = gpu.encoder("autotune");
+  record(enc);
+  await enc.submit();
+  await gpu.sync();
+  return { ms: (performance.now() - t0) / count, timing: "wall-clock" };
+}
+
+/**
+ * Tunes every shape class among `shapes` that has no choice yet (all of them with `force`), records the fastest
+ * variant in memory and on disk, and returns the choices by class. All candidates are first compiled and run once
+ * together (untimed); then each is timed once, and those over 4x the best are dropped before the `reps` timings.
+ */
+export async function tuneMatmul(
+  gpu: Gpu,
+  shapes: readonly TuneShape[],
+  options: TuneOptions = {},
+): Promise<Map<string, TuneChoice>> {
+  const { reps = 3, force = false, log = () => {} } = options;
+  const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
+  const candidates = (options.variants ?? defaultCandidates(gpu)).map((v) => variantInfo(v));
+  if (!Number.isInteger(reps) || reps < 1) {
+    throw new RangeError(`tuneMatmul: reps must be an integer >= 1, got ${reps}`);
+  }
+  if (!choices.has(gpu)) loadMatmulTuning(gpu, dir);
+  const table = choices.get(gpu) ?? new Map<string, TuneChoice>();
+  choices.set(gpu, table);
+  const result = new Map<string, TuneChoice>();
+  for (const t of shapes) {
+    const shape: Required<TuneShape> = { batch: 1, transA: false, transB: false, ...t };
+    const { batch, m, n, k, transA, transB } = shape;
+    for (const [name, v] of Object.entries({ m, n, k, batch })) {
+      if (!Number.isInteger(v) || v < 1) throw new RangeError(`tuneMatmul: ${name} must be an integer >= 1, got ${v}`);
+    }
+    const s: MatmulShape = { batch, m, n, k, strideA: batch > 1 ? m * k : 0, strideB: batch > 1 ? k * n : 0 };
+    const cls = shapeClass(s, transA, transB);
+    const known = table.get(cls);
+    if (known && !force) {
+      result.set(cls, known);
+      continue;
+    }
+    const rng = new Rng(7).split(cls);
+    const fill = (n: number) => Float32Array.from({ length: n }, () => 2 * rng.uniform() - 1);
+    const tensors: Tensor[] = [
+      gpu.fromArray(fill(batch * m * k), undefined, undefined, "tune A"),
+      gpu.fromArray(fill(batch * k * n), undefined, undefined, "tune B"),
+      gpu.tensor([batch * m * n], "f32", "tune out"),
+    ];
+    const [a, b, out] = tensors;
+    const params = {
+      m,
+      n,
+      k,
+      strideA: s.strideA,
+      strideB: s.strideB,
+      transA: +transA,
+      transB: +transB,
+      hasBias: 0,
+      act: 0,
+      alpha: 1,
+      beta: 0,
+    };
+    const args = { a, b, out, bias: gpu.dummy(), params };
+    // Compile and run every candidate once, untimed (llvmpipe compiles a large block in about a second).
+    const warm = gpu.encoder("autotune warm-up");
+    for (const v of candidates) dispatchVariant(warm, v, s, args);
+    await warm.submit();
+    await gpu.sync();
+    const ms: Record<string, number> = {};
+    let timing: TuneChoice["timing"] = "wall-clock";
+    for (const v of candidates) {
+      const r = await timeDispatches(gpu, 1, (enc) => dispatchVariant(enc, v, s, args));
+      ms[v.name] = r.ms;
+      timing = r.timing;
+    }
+    const first = Math.min(...Object.values(ms));
+    for (const v of candidates.filter((c) => ms[c.name] <= 4 * first)) {
+      const r = await timeDispatches(gpu, reps, (enc) => {
+        for (let i = 0; i < reps; i++) dispatchVariant(enc, v, s, args);
+      });
+      ms[v.name] = Math.min(ms[v.name], r.ms);
+    }
+    tensors.forEach((x) => x.destroy());
+    const variant = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
+    const choice: TuneChoice = { variant, ms, timing, shape };
+    table.set(cls, choice);
+    result.set(cls, choice);
+    log(`autotune ${cls}: ${variant} (${ms[variant].toFixed(3)} ms; ${timing})`);
+  }
+  if (dir !== null && result.size > 0) saveMatmulTuning(gpu, dir);
+  return result;
+}
