@@ -91,17 +91,27 @@ export function matmulShape(a: Tensor, b: Tensor, out: Tensor, o: MatmulOptions 
   const batch = Math.max(ba, bb, bo, 1);
   const desc = `A [${a.shape}]${o.transA ? "ᵀ" : ""} · B [${b.shape}]${o.transB ? "ᵀ" : ""} -> out [${out.shape}]`;
   if (am !== m || bn !== n || ak !== bk) throw new RangeError(`matmul: shapes do not agree: ${desc}`);
-  for (const [bt, name] of [[ba, "A"], [bb, "B"], [bo, "out"]] as const) {
-    if (bt !== 0 && bt !== batch) throw new RangeError(`matmul: batch of ${name} does not agree: ${desc}`);
+  if ([ba, bb, bo].some((bt) => bt !== 0 && bt !== batch)) {
+    throw new RangeError(`matmul: batch sizes do not agree (A ${ba}, B ${bb}, out ${bo}; 0 = 2-D, broadcast): ${desc}`);
   }
   if (bo === 0 && batch > 1) throw new RangeError(`matmul: out must be 3-D for a batched product: ${desc}`);
   if (o.bias && o.bias.size !== n) throw new RangeError(`matmul: bias has ${o.bias.size} values, N is ${n}`);
   return { batch, m, n, k: ak, strideA: ba === 0 ? 0 : am * ak, strideB: bb === 0 ? 0 : bk * bn };
 }
 
+/** A `MATMUL_VARIANT` value: a variant name, or null when unset or empty; an unknown name is a TypeError. */
+export function parseVariantEnv(value: string | undefined): string | null {
+  const v = value?.trim();
+  if (!v) return null;
+  if (!VARIANTS.has(v)) {
+    throw new TypeError(`MATMUL_VARIANT='${v}' is not a matmul variant; valid: ${[...VARIANTS.keys()].join(", ")}`);
+  }
+  return v;
+}
+
 let envVariant: string | null | undefined;
 
-/** `MATMUL_VARIANT`, validated once (unreadable without --allow-env, which counts as unset). */
+/** `MATMUL_VARIANT`, read and validated once (unreadable without --allow-env, which counts as unset). */
 export function envMatmulVariant(): string | null {
   if (envVariant === undefined) {
     let v: string | undefined;
@@ -110,7 +120,7 @@ export function envMatmulVariant(): string | null {
     } catch {
       v = undefined;
     }
-    envVariant = v ? variantInfo(v).name : null;
+    envVariant = parseVariantEnv(v);
   }
   return envVariant;
 }
