@@ -127,15 +127,21 @@ export function envMatmulVariant(): string | null {
 
 /**
  * The default variant when nothing was forced or tuned. On fallback (CPU) adapters: the largest register block
- * that still gives at least 8 workgroups, so both llvmpipe threads stay busy on small products; on GPUs: 64 x 64
- * tiles, or 32 x 32 when that would leave fewer than 32 workgroups.
+ * that still gives 64 invocations (8 SIMD groups of 8 lanes, so both llvmpipe threads stay busy), and at most 8 x 8
+ * when K <= 32 (the epilogue then outweighs the k loop); on GPUs: 64 x 64 tiles, or 32 x 32 when that would leave
+ * fewer than 32 workgroups.
  */
 export function defaultVariant(gpu: Gpu, s: MatmulShape): string {
-  const groups = (name: string) => variantGrid(VARIANTS.get(name)!, s).reduce((x, y) => x * y, 1);
   if (gpu.info.isFallbackAdapter) {
-    return ["rb16x16v4", "rb8x16v4", "rb8x8v4"].find((v) => groups(v) >= 8) ?? "rb4x4v4";
+    const blocks = s.k <= 32 ? ["rb8x8v4"] : ["rb16x16v4", "rb8x16v4", "rb8x8v4"];
+    const invocations = (v: string) => {
+      const i = VARIANTS.get(v)!;
+      return s.batch * Math.ceil(s.m / i.rm) * Math.ceil(s.n / i.rn);
+    };
+    return blocks.find((v) => invocations(v) >= 64) ?? "rb4x4v4";
   }
-  return groups("tile64x64") >= 32 ? "tile64x64" : "tile32x32";
+  const groups = variantGrid(VARIANTS.get("tile64x64")!, s).reduce((x, y) => x * y, 1);
+  return groups >= 32 ? "tile64x64" : "tile32x32";
 }
 
 /** The variant {@link matmul} would run for this problem (option, env, tuned choice, default). */

@@ -1,0 +1,221 @@
+/**
+ * Helpers shared by the benchmarks: timing on the GPU (timestamp queries where the adapter has them, wall clock
+ * around a synced submit otherwise) and on the CPU, the queue round-trip and per-dispatch costs, aligned text
+ * tables, Python peers run as subprocesses with JSON over stdout, and the JSON record written to bench/results/.
+ *
+ * Benchmarks here run on machines shared with other work, so every timing is the fastest of a few repetitions (the
+ * least disturbed), and each record carries the load average before and after.
+ *
+ * @example
+ * ```ts
+ * const gpu = await getGpu();
+ * const t = await timeGpu(gpu, (enc) => matmul(enc, a, b, out), { budgetMs: 300 });
+ * printTable(["op", "ms"], [["matmul", fmt(t.ms, 2)]]);
+ * await writeRecord(gpu, "kernels", { matmul: t });
+ * ```
+ * @module
+ */
+import process from "node:process";
+import type { Gpu } from "../kernels/gpu.ts";
+import type { StepEncoder } from "../kernels/encoder.ts";
+import { kernel } from "../kernels/kernel.ts";
+import { gitInfo } from "../util/git.ts";
+import { atomicWriteJson } from "../util/fs.ts";
+
+/** How a time was measured. */
+export type TimingMethod = "gpu-timestamps" | "wall-clock";
+
+/** One timed GPU operation: the fastest repetition, and how many were run. */
+export interface GpuTiming {
+  ms: number;
+  reps: number;
+  method: TimingMethod;
+  /** Wall time of the first, untimed run (includes compiling the pipelines on first use). */
+  firstMs: number;
+  /**
+   * CPU time (user + system, every thread of this process) of the least costly timed run. On a CPU adapter such as
+   * llvmpipe the kernels run on this process's threads, so work / cpuMs measures efficiency even on a busy machine.
+   */
+  cpuMs: number;
+}
+
+/** CPU time this process used while `fn` ran, in ms, with `fn`'s result. */
+export async function withCpuTime<T>(fn: () => Promise<T>): Promise<{ value: T; cpuMs: number }> {
+  const c0 = process.cpuUsage();
+  const value = await fn();
+  const c = process.cpuUsage(c0);
+  return { value, cpuMs: (c.user + c.system) / 1000 };
+}
+
+/** Formats a number with `d` decimals (or "-" when it is not finite). */
+export function fmt(x: number | undefined, d = 1): string {
+  return x === undefined || !Number.isFinite(x) ? "-" : x.toFixed(d);
+}
+
+/** The median of a non-empty list. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b), m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+/**
+ * Times the GPU work that `record` puts into an encoder. A first run (synced) compiles pipelines and warms caches;
+ * then `reps` runs are timed (by default as many as fit `budgetMs` at the first run's pace, 1 to `maxReps`), each
+ * in its own submit, and the fastest counts. With timestamps, the time is the sum of the dispatches' GPU times.
+ */
+export async function timeGpu(
+  gpu: Gpu,
+  record: (enc: StepEncoder) => void,
+  { reps, budgetMs = 300, maxReps = 5, method }: {
+    reps?: number;
+    budgetMs?: number;
+    maxReps?: number;
+    method?: TimingMethod;
+  } = {},
+): Promise<GpuTiming> {
+  const how: TimingMethod = method ?? (gpu.hasTimestamps ? "gpu-timestamps" : "wall-clock");
+  const t0 = performance.now();
+  const warm = gpu.encoder("bench warm-up");
+  record(warm);
+  await warm.submit();
+  await gpu.sync();
+  const firstMs = performance.now() - t0;
+  const n = reps ?? Math.max(1, Math.min(maxReps, Math.floor(budgetMs / Math.max(firstMs, 1e-3))));
+  let best = Infinity, cpuMs = Infinity;
+  for (let i = 0; i < n; i++) {
+    const { value: ms, cpuMs: cpu } = await withCpuTime(async () => {
+      if (how === "gpu-timestamps") {
+        const enc = gpu.encoder("bench", { profile: true });
+        record(enc);
+        await enc.submit();
+        return enc.timings.reduce((s, t) => s + t.ms, 0);
+      }
+      const t = performance.now();
+      const enc = gpu.encoder("bench");
+      record(enc);
+      await enc.submit();
+      await gpu.sync();
+      return performance.now() - t;
+    });
+    best = Math.min(best, ms);
+    cpuMs = Math.min(cpuMs, cpu);
+  }
+  return { ms: best, reps: n, method: how, firstMs, cpuMs };
+}
+
+/**
+ * Times a CPU function: the fastest of as many runs as fit `budgetMs` (up to `maxReps`) after a first run, which
+ * counts alone when it already took the whole budget (a slow peer is timed once).
+ */
+export function timeCpu(fn: () => void, { budgetMs = 300, maxReps = 5 } = {}): { ms: number; reps: number } {
+  let t0 = performance.now();
+  fn();
+  const first = performance.now() - t0;
+  if (first >= budgetMs) return { ms: first, reps: 1 };
+  const n = Math.max(1, Math.min(maxReps, Math.floor(budgetMs / Math.max(first, 1e-3))));
+  let best = first;
+  for (let i = 0; i < n; i++) {
+    t0 = performance.now();
+    fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return { ms: best, reps: n + 1 };
+}
+
+const noop = kernel({
+  name: "bench_noop",
+  buffers: { x: "rw" },
+  code: /* wgsl */ `@compute @workgroup_size(1) fn main() { x[0] = x[0] + 1.0; }`,
+});
+
+/**
+ * The fixed costs every step pays, by wall clock: a queue round trip (an empty submit awaited with `gpu.sync()`,
+ * median of `n`) and the cost of one more dispatch inside a submit (a trivial one-invocation kernel, 1 versus
+ * `per` dispatches per submit, fastest of `n`).
+ */
+export async function queueCosts(gpu: Gpu, n = 20, per = 200): Promise<{ roundTripMs: number; dispatchMs: number }> {
+  const x = gpu.tensor([1], "f32", "bench noop");
+  const rt: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await gpu.sync();
+    rt.push(performance.now() - t0);
+  }
+  const submit = async (count: number) => {
+    const t0 = performance.now();
+    const enc = gpu.encoder("bench dispatches");
+    for (let i = 0; i < count; i++) enc.dispatch(noop, { x }, undefined, 1);
+    await enc.submit();
+    await gpu.sync();
+    return performance.now() - t0;
+  };
+  await submit(per); // compile, build the bind group
+  let one = Infinity, many = Infinity;
+  for (let i = 0; i < Math.max(3, n / 4); i++) {
+    [one, many] = [Math.min(one, await submit(1)), Math.min(many, await submit(per))];
+  }
+  x.destroy();
+  return { roundTripMs: median(rt), dispatchMs: Math.max(0, (many - one) / (per - 1)) };
+}
+
+/** Prints rows under a header as an aligned text table (numbers right-aligned). */
+export function printTable(header: readonly string[], rows: readonly (readonly string[])[]): void {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (r: readonly string[]) =>
+    r.map((c, i) => (/^[-+]?[\d.]+(e[-+]?\d+)?x?$|^-$/.test(c) ? c.padStart(w[i]) : c.padEnd(w[i]))).join("  ");
+  console.log(line(header));
+  console.log(w.map((n) => "-".repeat(n)).join("  "));
+  for (const r of rows) console.log(line(r));
+}
+
+/** Where a Python peer was not available, and how to get it. */
+export const PYTHON_PEER_HELP =
+  "on Debian: apt-get install python3-numpy python3-torch libopenblas0-pthread (without libopenblas0-pthread, " +
+  "numpy and torch fall back to the reference BLAS at a few GFLOP/s)";
+
+/**
+ * Runs `/usr/bin/python3 script` with `input` as JSON on stdin and parses the JSON it prints. Returns the reason
+ * instead when Python is missing or the script fails (its last stderr line), so a benchmark can say what is absent.
+ */
+export async function runPython<T>(
+  script: string,
+  input: unknown,
+  python = "/usr/bin/python3",
+): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(python, { args: [script], stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+  } catch (e) {
+    return { ok: false, reason: `${python} cannot be run (${(e as Error).message}); ${PYTHON_PEER_HELP}` };
+  }
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode(JSON.stringify(input)));
+  await w.close();
+  const out = await child.output();
+  if (!out.success) {
+    const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
+    return { ok: false, reason: `${script} failed: ${err}` };
+  }
+  return { ok: true, value: JSON.parse(new TextDecoder().decode(out.stdout)) as T };
+}
+
+/**
+ * Writes `body` with the date, git commit, adapter info and load average to
+ * bench/results/<name>-<date>-<adapter>.json (atomically) and returns the path.
+ */
+export async function writeRecord(gpu: Gpu, name: string, body: Record<string, unknown>): Promise<string> {
+  const date = new Date().toISOString();
+  const adapter = gpu.info.description.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40);
+  const file = new URL(`./results/${name}-${date.replace(/[:.]/g, "-").slice(0, 19)}-${adapter}.json`, import.meta.url)
+    .pathname;
+  await atomicWriteJson(file, {
+    bench: name,
+    date,
+    git: await gitInfo(),
+    adapter: gpu.info,
+    deno: Deno.version.deno,
+    loadavg: Deno.loadavg(),
+    ...body,
+  });
+  return file;
+}
