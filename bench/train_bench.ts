@@ -3,14 +3,18 @@
  * (`deno task bench:train`).
  *
  *   deno task bench:train [--presets xs,s] [--batch 32] [--vocab 128] [--steps 5] [--warmup 2] [--no-peer]
+ *       [--peer-threads 2]
  *
  * For each preset, at batch B x context T: the median wall time of a training step (forward, masked
  * cross-entropy, backward, AdamW: one submit, then `gpu.sync()`, so each timed step includes one queue round trip,
  * reported separately), tokens/s (B·T positions per step) and achieved GFLOP/s (model FLOPs counted analytically,
- * algorithms/flops.ts); the GPU time of one step by kernel (timestamp queries) to show what limits it; sampling
- * tokens/s (64 prompts of 8 tokens, 32 new tokens for xs and 64 for s, KV cache, EOS held off so every row runs
- * the full length); and the same model, step and sampling in PyTorch (bench/peers/train_peer.py, 2 threads) with
- * the ratio. Matmuls are autotuned for the model's shapes first. A JSON record goes to bench/results/.
+ * algorithms/flops.ts); the GPU time of one step by kernel (timestamp queries), which shows what limits it;
+ * sampling tokens/s (64 prompts of 8 tokens, 32 new tokens for xs and 64 for s, KV cache, EOS held off so every row
+ * runs the full length); and the same model, step and sampling in PyTorch (bench/peers/train_peer.py, 2 threads:
+ * the machine's cores; on a busy machine OpenMP's barriers make 2 threads slower than 1, try --peer-threads 1),
+ * with the ratio ours / PyTorch of throughputs. Our steps and the peer's alternate, one each, so on a shared machine
+ * both see the same load; the load average is recorded. Matmuls are autotuned for the model's shapes first. A JSON
+ * record goes to bench/results/.
  * @module
  */
 import { parseArgs } from "node:util";
@@ -21,7 +25,7 @@ import { Gpt } from "../nn/gpt.ts";
 import { gptPreset, type GptPresetName } from "../nn/gpt_config.ts";
 import { Sampler } from "../nn/sampler.ts";
 import { gptDecodeFlops, gptTrainFlops } from "../algorithms/flops.ts";
-import { autotune, median, profileOf, runPeer, writeRecord } from "./train_bench_lib.ts";
+import { autotune, median, Peer, profileOf, writeRecord } from "./train_bench_lib.ts";
 
 const { values: a } = parseArgs({
   args: Deno.args,
@@ -32,19 +36,32 @@ const { values: a } = parseArgs({
     steps: { type: "string", default: "5" },
     warmup: { type: "string", default: "2" },
     "no-peer": { type: "boolean", default: false },
+    "peer-threads": { type: "string", default: "2" },
   },
 });
 const [B, V, steps, warmup] = [a.batch, a.vocab, a.steps, a.warmup].map(Number);
-const SAMPLE_B = 64, PROMPT = 8, EOS = 2;
+const SAMPLE_B = 64, PROMPT = 8, EOS = 2, SAMPLE_REPS = 3;
 const gpu = await getGpu();
 const loadBefore = Deno.loadavg();
 console.log(
   `adapter: ${gpu.info.description} (${gpu.info.backend}); load average ${loadBefore.map((x) => x.toFixed(2))}`,
 );
-const fmt = (x: number, d = 1) => x.toFixed(d);
-const results: Record<string, unknown>[] = [];
+const f = (x: number, d = 1) => x.toFixed(d);
 
-for (const preset of a.presets.split(",") as GptPresetName[]) {
+/** Times `n` calls of `fn` (ms each), running `between` after each (the peer's turn). */
+async function alternate(n: number, fn: () => Promise<unknown>, between: () => Promise<number | null>) {
+  const ours: number[] = [], theirs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await fn();
+    ours.push(performance.now() - t0);
+    const p = await between();
+    if (p !== null) theirs.push(p);
+  }
+  return { ours, theirs };
+}
+
+async function benchPreset(preset: GptPresetName): Promise<Record<string, unknown>> {
   const config = gptPreset(preset, { vocab: V }), T = config.ctx, newTokens = preset === "xs" ? 32 : 64;
   const model = new Gpt(gpu, config);
   model.params.initialize(new Rng(1).split("init"));
@@ -54,16 +71,13 @@ for (const preset of a.presets.split(",") as GptPresetName[]) {
   const tokens = gpu.fromArray(toks, [B, T]);
   const targets = gpu.fromArray(Uint32Array.from(toks, (_, i) => toks[i % T === T - 1 ? i : i + 1]), [B, T]);
   const mask = gpu.fromArray(Float32Array.from(toks, (_, i) => (i % T === T - 1 ? 0 : 1)), [B, T]);
-  const decodeShapes = [[3, 1], [1, 1], [4, 1], [1, 4]].map(([n, k]) => ({
+  const decode = [[3, 1], [1, 1], [4, 1], [1, 4]].map(([n, k]) => ({ m: SAMPLE_B, n: n * config.d, k: k * config.d }));
+  const tuned = await autotune(gpu, [...model.matmulShapes(B, T), ...decode, {
     m: SAMPLE_B,
-    n: n * config.d,
-    k: k * config.d,
-  }));
-  const tuned = await autotune(gpu, [
-    ...model.matmulShapes(B, T),
-    ...decodeShapes,
-    { m: SAMPLE_B, n: V, k: config.d, transB: true },
-  ]);
+    n: V,
+    k: config.d,
+    transB: true,
+  }]);
   const step = (profile = false) => {
     const enc = gpu.encoder("train step", { profile });
     opt.zeroGrad(enc);
@@ -73,24 +87,31 @@ for (const preset of a.presets.split(",") as GptPresetName[]) {
     opt.step(enc, { lr: 1e-4 });
     return enc;
   };
-  for (let i = 0; i < warmup; i++) await step().submit();
-  await gpu.sync();
-  const ms: number[] = [];
   let dispatches = 0;
-  for (let i = 0; i < steps; i++) {
-    const t0 = performance.now(), enc = step();
+  const timedStep = async () => {
+    const enc = step();
     dispatches = enc.dispatches;
     await enc.submit();
     await gpu.sync();
-    ms.push(performance.now() - t0);
-  }
-  const roundTrip = [];
-  for (let i = 0; i < 5; i++) {
-    const t0 = performance.now();
-    await gpu.sync();
-    roundTrip.push(performance.now() - t0);
-  }
-  const stepMs = median(ms), flops = gptTrainFlops(config, B, T);
+  };
+  const peer = a["no-peer"] ? null : await Peer.start({
+    vocab: V,
+    ctx: T,
+    d: config.d,
+    layers: config.layers,
+    heads: config.heads,
+    batch: B,
+    seq: T,
+    threads: Number(a["peer-threads"]),
+    sample_batch: SAMPLE_B,
+    prompt_len: PROMPT,
+    new_tokens: newTokens,
+  });
+  const peerTurn = (cmd: "train" | "sample") => async () => peer ? (await peer.call(cmd)).ms as number : null;
+  await alternate(warmup, timedStep, peerTurn("train")); // compile pipelines, build bind groups; warm the peer
+  const train = await alternate(steps, timedStep, peerTurn("train"));
+  const roundTrip = (await alternate(5, () => gpu.sync(), () => Promise.resolve(null))).ours;
+  const stepMs = median(train.ours), flops = gptTrainFlops(config, B, T);
   const tokensPerS = (B * T) / (stepMs / 1e3), gflops = flops / (stepMs / 1e3) / 1e9;
   let profile = null;
   if (gpu.hasTimestamps) {
@@ -106,75 +127,53 @@ for (const preset of a.presets.split(",") as GptPresetName[]) {
     tokens: Uint32Array.from({ length: SAMPLE_B * PROMPT }, () => 3 + rng.int(V - 3)),
     lengths: new Uint32Array(SAMPLE_B).fill(PROMPT),
   };
-  const gen = (i: number) =>
-    sampler.generate(prompts, {
-      maxNewTokens: newTokens,
-      minNewTokens: newTokens,
-      eos: EOS,
-      key: rng.split("sample"),
-      counter: i * SAMPLE_B * T,
-      read: false,
-    });
-  await gen(0);
-  const sampleMs: number[] = [];
-  let submits = 0;
-  for (let i = 1; i <= 3; i++) {
-    const t0 = performance.now();
-    submits = (await gen(i)).submits;
-    sampleMs.push(performance.now() - t0);
-  }
-  const sMs = median(sampleMs), sTokens = (SAMPLE_B * newTokens) / (sMs / 1e3);
-  const sGflops = gptDecodeFlops(config, SAMPLE_B, PROMPT + newTokens - 1) / (sMs / 1e3) / 1e9;
+  let submits = 0, calls = 0;
+  const gen = async () => {
+    const opts = { maxNewTokens: newTokens, minNewTokens: newTokens, eos: EOS, key: rng.split("sample"), read: false };
+    submits = (await sampler.generate(prompts, { ...opts, counter: calls++ * SAMPLE_B * T })).submits;
+  };
+  await alternate(1, gen, peerTurn("sample"));
+  const sampling = await alternate(SAMPLE_REPS, gen, peerTurn("sample"));
   sampler.destroy();
-  const peer = a["no-peer"] ? null : await runPeer({
-    vocab: V,
-    ctx: T,
-    d: config.d,
-    layers: config.layers,
-    heads: config.heads,
-    batch: B,
-    seq: T,
-    steps,
-    warmup,
-    threads: 2,
-    sample_batch: SAMPLE_B,
-    prompt_len: PROMPT,
-    new_tokens: newTokens,
-  });
-  const ratio = peer ? { train: peer.step_ms_median / stepMs, sampling: peer.sample_ms_median / sMs } : null;
+  await peer?.close();
+  const sMs = median(sampling.ours), sTokens = (SAMPLE_B * newTokens) / (sMs / 1e3);
+  const sGflops = gptDecodeFlops(config, SAMPLE_B, PROMPT + newTokens - 1) / (sMs / 1e3) / 1e9;
+  const peerStep = peer ? median(train.theirs) : null, peerSample = peer ? median(sampling.theirs) : null;
+  const ratio = peer ? { train: peerStep! / stepMs, sampling: peerSample! / sMs } : null;
   console.log(
     `\n${preset} (d ${config.d}, ${config.layers} layers, ${config.heads} heads, ctx ${T}, vocab ${V}; ` +
       `${model.params.count} params), batch ${B} x ${T}; ${dispatches} dispatches per step; matmul shape classes ` +
       `tuned: ${tuned}`,
   );
   console.log(
-    `  train step: median ${fmt(stepMs)} ms of [${ms.map((x) => fmt(x)).join(", ")}] (incl. a queue round trip, ` +
-      `${fmt(median(roundTrip), 2)} ms idle) -> ${fmt(tokensPerS, 0)} tokens/s, ${fmt(gflops, 2)} GFLOP/s ` +
-      `(${fmt(flops / 1e9, 2)} GFLOP per step)`,
+    `  train step: median ${f(stepMs)} ms of [${train.ours.map((x) => f(x)).join(", ")}] (incl. a queue round ` +
+      `trip, ${f(median(roundTrip), 2)} ms idle) -> ${f(tokensPerS, 0)} tokens/s, ${f(gflops, 2)} GFLOP/s ` +
+      `(${f(flops / 1e9, 2)} GFLOP per step)`,
   );
   if (peer) {
-    const pt = (B * T) / (peer.step_ms_median / 1e3);
     console.log(
-      `  PyTorch ${peer.torch} (${peer.threads} threads): median ${fmt(peer.step_ms_median)} ms -> ${fmt(pt, 0)} ` +
-        `tokens/s, ${fmt(flops / (peer.step_ms_median / 1e3) / 1e9, 2)} GFLOP/s; ratio (ours / PyTorch) ` +
-        `${fmt(ratio!.train, 2)}`,
+      `  PyTorch ${peer.info.torch} (${peer.info.threads} threads): median ${f(peerStep!)} ms of ` +
+        `[${train.theirs.map((x) => f(x)).join(", ")}] -> ${f((B * T) / (peerStep! / 1e3), 0)} tokens/s, ` +
+        `${f(flops / (peerStep! / 1e3) / 1e9, 2)} GFLOP/s; throughput ratio ours / PyTorch ${f(ratio!.train, 2)}`,
     );
   }
   console.log(
-    `  sampling ${SAMPLE_B} x ${newTokens} new tokens: median ${fmt(sMs)} ms (${submits} submits) -> ` +
-      `${fmt(sTokens, 0)} tokens/s, ${fmt(sGflops, 2)} GFLOP/s` +
-      (peer ? `; PyTorch ${fmt(peer.sample_ms_median)} ms; ratio ${fmt(ratio!.sampling, 2)}` : ""),
+    `  sampling ${SAMPLE_B} x ${newTokens} new tokens: median ${f(sMs)} ms (${submits} submits) -> ` +
+      `${f(sTokens, 0)} tokens/s, ${f(sGflops, 2)} GFLOP/s` +
+      (peer ? `; PyTorch ${f(peerSample!)} ms; ratio ${f(ratio!.sampling, 2)}` : ""),
   );
   if (profile) {
     const mm = profile.kernels.filter((k) => k.kernel.startsWith("matmul")).reduce((s, k) => s + k.ms, 0);
     console.log(
-      `  GPU time of one step by kernel: ${fmt(profile.total)} ms, matmuls ${fmt((100 * mm) / profile.total, 0)}%`,
+      `  GPU time of one step by kernel: ${f(profile.total)} ms, matmuls ${f((100 * mm) / profile.total, 0)}%`,
     );
     for (const k of profile.kernels.slice(0, 10)) {
-      console.log(`    ${k.kernel.padEnd(36)} ${String(k.count).padStart(3)} x ${fmt(k.ms, 2).padStart(8)} ms`);
+      console.log(`    ${k.kernel.padEnd(36)} ${String(k.count).padStart(3)} x ${f(k.ms, 2).padStart(8)} ms`);
     }
   }
-  results.push({
+  ws.destroy();
+  for (const t of [tokens, targets, mask]) t.destroy();
+  return {
     preset,
     config,
     batch: B,
@@ -183,21 +182,22 @@ for (const preset of a.presets.split(",") as GptPresetName[]) {
     dispatches_per_step: dispatches,
     matmul_classes_tuned: tuned,
     flops_per_step: flops,
-    step_ms: ms,
+    step_ms: train.ours,
     step_ms_median: stepMs,
     round_trip_ms: median(roundTrip),
     tokens_per_s: tokensPerS,
     gflops,
     profile,
-    sampling: { batch: SAMPLE_B, prompt_len: PROMPT, new_tokens: newTokens, ms: sampleMs, ms_median: sMs, submits },
+    sampling: { batch: SAMPLE_B, prompt_len: PROMPT, new_tokens: newTokens, ms: sampling.ours, submits },
     sampling_tokens_per_s: sTokens,
     sampling_gflops: sGflops,
-    peer,
+    peer: peer ? { ...peer.info, step_ms: train.theirs, sample_ms: sampling.theirs } : null,
     ratio,
-  });
-  ws.destroy();
-  for (const t of [tokens, targets, mask]) t.destroy();
+  };
 }
+
+const results = [];
+for (const preset of a.presets.split(",") as GptPresetName[]) results.push(await benchPreset(preset));
 const file = await writeRecord(gpu, {
   command: `deno task bench:train ${Deno.args.join(" ")}`.trim(),
   load_average: { before: loadBefore, after: Deno.loadavg() },

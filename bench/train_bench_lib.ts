@@ -1,6 +1,6 @@
 /**
  * Helpers of the training benchmark (bench/train_bench.ts): medians, a per-kernel profile of one step, the PyTorch
- * peer (bench/peers/train_peer.py) run as a subprocess with JSON over stdout, the matmul autotune when the runtime
+ * peer (bench/peers/train_peer.py) as a subprocess answering commands with JSON lines, the matmul autotune when the runtime
  * has one, and the JSON record in bench/results/. (No shared bench/common.ts existed when this was written; these
  * are small and local.)
  * @module
@@ -36,39 +36,97 @@ export function profileOf(enc: StepEncoder): { total: number; kernels: KernelTim
   return { total: kernels.reduce((s, k) => s + k.ms, 0), kernels };
 }
 
-/** The peer's answer (see train_peer.py). */
-export interface PeerResult {
-  torch: string;
-  threads: number;
-  params: number;
-  step_ms: number[];
-  step_ms_median: number;
-  sample_ms: number[];
-  sample_ms_median: number;
-}
-
 /** How to install the peer where it is missing (Debian). */
 export const PEER_HELP = "install it with: apt-get install python3-torch libopenblas0-pthread " +
   "(without libopenblas0-pthread torch falls back to the reference BLAS, about 4 GFLOP/s)";
 
-/** Runs the PyTorch peer; null (with the reason printed) when Python or torch is missing or it fails. */
-export async function runPeer(cfg: Record<string, number>, python = "/usr/bin/python3"): Promise<PeerResult | null> {
-  const script = new URL("./peers/train_peer.py", import.meta.url).pathname;
-  let out: Deno.CommandOutput;
-  try {
-    out = await new Deno.Command(python, { args: [script, JSON.stringify(cfg)], stdout: "piped", stderr: "piped" })
-      .output();
-  } catch (e) {
-    console.log(`PyTorch peer unavailable (${python}: ${(e as Error).message}); ${PEER_HELP}`);
-    return null;
+/** What the peer says about itself. */
+export interface PeerInfo {
+  torch: string;
+  threads: number;
+  params: number;
+}
+
+/**
+ * The PyTorch peer (bench/peers/train_peer.py) as a running process that times one training step or one generation
+ * per command, so the benchmark can alternate its own steps with the peer's: on a shared machine both then see the
+ * same load.
+ */
+export class Peer {
+  #buffer = "";
+  readonly #decoder = new TextDecoder();
+  readonly #encoder = new TextEncoder();
+
+  private constructor(
+    readonly info: PeerInfo,
+    readonly child: Deno.ChildProcess,
+    readonly stdin: WritableStreamDefaultWriter<Uint8Array>,
+    readonly stdout: ReadableStreamDefaultReader<Uint8Array>,
+  ) {}
+
+  /** Starts the peer for a model and batch; null (with the reason printed) when Python or torch is missing. */
+  static async start(cfg: Record<string, number>, python = "/usr/bin/python3"): Promise<Peer | null> {
+    const script = new URL("./peers/train_peer.py", import.meta.url).pathname;
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(python, {
+        args: [script, JSON.stringify(cfg)],
+        stdin: "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (e) {
+      console.log(`PyTorch peer unavailable (${python}: ${(e as Error).message}); ${PEER_HELP}`);
+      return null;
+    }
+    const peer = new Peer(
+      { torch: "", threads: 0, params: 0 },
+      child,
+      child.stdin.getWriter(),
+      child.stdout.getReader(),
+    );
+    const info = await peer.call("info").catch(() => null);
+    if (!info) {
+      const err = await new Response(child.stderr).text().catch(() => "");
+      await child.status;
+      const why = /No module named 'torch'/.test(err) ? "torch is not installed" : err.trim().split("\n").at(-1);
+      console.log(`PyTorch peer failed: ${why}; ${PEER_HELP}`);
+      return null;
+    }
+    Object.assign(peer.info, info);
+    return peer;
   }
-  const err = new TextDecoder().decode(out.stderr);
-  if (!out.success) {
-    const why = /No module named 'torch'/.test(err) ? "torch is not installed" : err.trim().split("\n").at(-1);
-    console.log(`PyTorch peer failed: ${why}; ${PEER_HELP}`);
-    return null;
+
+  /** Sends one command and returns its JSON answer. */
+  async call(cmd: "info" | "train" | "sample"): Promise<Record<string, number & string>> {
+    await this.stdin.write(this.#encoder.encode(cmd + "\n"));
+    while (!this.#buffer.includes("\n")) {
+      const { value, done } = await this.stdout.read();
+      if (done) throw new Error(`PyTorch peer exited while answering '${cmd}'`);
+      this.#buffer += this.#decoder.decode(value, { stream: true });
+    }
+    const at = this.#buffer.indexOf("\n"), line = this.#buffer.slice(0, at);
+    this.#buffer = this.#buffer.slice(at + 1);
+    const answer = JSON.parse(line);
+    if (answer.error) throw new Error(`PyTorch peer: ${answer.error}`);
+    return answer;
   }
-  return JSON.parse(new TextDecoder().decode(out.stdout)) as PeerResult;
+
+  /** Times `n` training steps or generations; ms each. */
+  async time(cmd: "train" | "sample", n: number): Promise<number[]> {
+    const ms: number[] = [];
+    for (let i = 0; i < n; i++) ms.push((await this.call(cmd)).ms);
+    return ms;
+  }
+
+  /** Ends the process. */
+  async close(): Promise<void> {
+    await this.stdin.close().catch(() => {});
+    this.stdout.releaseLock();
+    await this.child.stdout.cancel().catch(() => {});
+    await this.child.stderr.cancel().catch(() => {});
+    await this.child.status;
+  }
 }
 
 /**

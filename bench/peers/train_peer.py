@@ -7,12 +7,13 @@ global-norm clipping at 1.0 and AdamW (betas 0.9/0.95, eps 1e-5, weight decay 0.
 nn/adamw.ts. Sampling: a KV cache, one position per step for the whole batch, multinomial at temperature 1.
 
 Usage: /usr/bin/python3 bench/peers/train_peer.py '{"vocab":128,"ctx":64,"d":64,"layers":2,"heads":4,
-  "batch":32,"seq":64,"steps":5,"warmup":2,"threads":2,"sample_batch":64,"prompt_len":8,"new_tokens":32}'
-Prints one JSON object on stdout.
+  "batch":32,"seq":64,"threads":2,"sample_batch":64,"prompt_len":8,"new_tokens":32}'
+then one command per line on stdin, each answered by one JSON line on stdout: "info" (versions, threads,
+parameters), "train" (one timed training step: {"ms": ...}), "sample" (one timed generation: {"ms": ...}). The
+benchmark alternates its own steps with the peer's, so both see the same load on a shared machine.
 """
 import json
 import math
-import statistics
 import sys
 import time
 
@@ -93,14 +94,6 @@ def main():
         opt.step()
         return loss.item()
 
-    for _ in range(cfg["warmup"]):
-        step()
-    times = []
-    for _ in range(cfg["steps"]):
-        t0 = time.perf_counter()
-        step()
-        times.append(time.perf_counter() - t0)
-
     # Sampling with a KV cache: prompts of prompt_len, then new_tokens sampled at temperature 1.
     SB, P, N = cfg["sample_batch"], cfg["prompt_len"], cfg["new_tokens"]
     hd = cfg["d"] // cfg["heads"]
@@ -118,21 +111,23 @@ def main():
                 logits = model(nxt, caches, P + i)[:, -1]
         return seq
 
-    generate()
-    gen_times = []
-    for _ in range(3):
+    def timed(fn):
         t0 = time.perf_counter()
-        generate()
-        gen_times.append(time.perf_counter() - t0)
-    print(json.dumps({
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "params": sum(p.numel() for p in model.parameters()),
-        "step_ms": [t * 1e3 for t in times],
-        "step_ms_median": statistics.median(times) * 1e3,
-        "sample_ms": [t * 1e3 for t in gen_times],
-        "sample_ms_median": statistics.median(gen_times) * 1e3,
-    }))
+        fn()
+        return {"ms": (time.perf_counter() - t0) * 1e3}
+
+    commands = {
+        "info": lambda: {"torch": torch.__version__, "threads": torch.get_num_threads(),
+                         "params": sum(p.numel() for p in model.parameters())},
+        "train": lambda: timed(step),
+        "sample": lambda: timed(generate),
+    }
+    for line in sys.stdin:
+        cmd = line.strip()
+        if cmd not in commands:
+            print(json.dumps({"error": f"unknown command {cmd!r}"}), flush=True)
+            continue
+        print(json.dumps(commands[cmd]()), flush=True)
 
 
 if __name__ == "__main__":
