@@ -15,15 +15,20 @@
  *   reads A and B straight from storage, with vec4 loads where the shape allows. Fastest on CPU adapters: on Mesa's
  *   llvmpipe a storage (or workgroup) load is a per-SIMD-lane loop with a bounds check, tens of instructions,
  *   against one instruction per 8-lane fma, so what counts is fmas per loaded value (RM·RN / (RM + RN)) and vec4
- *   loads, which pay the lane loop once per four values.
+ *   loads, which pay the lane loop once per four values. Several sizes, because small products need small blocks
+ *   to give both CPU threads work, and because the best size varies with the shape (the autotune decides).
  * - Shared-memory tiles `tileBMxBN` (matmul_tiled.ts): the classic GPU kernel, staging slices of A and B in
  *   workgroup memory. Fastest on real GPUs; slow on llvmpipe (workgroup loads cost like storage loads there, and
  *   barriers are coroutine switches).
  *
- * What limits the register blocks on a 2-core llvmpipe (about 15-20 GFLOP/s at best, against about 180 for
- * OpenBLAS on the same cores): the per-lane load loops above; 256-bit vectors (8 lanes) with no gathers; only two
- * threads (one workgroup each); accumulators beyond the 16 vector registers spill to the stack; and each
- * block size is a separate, fully unrolled shader (a 32 x 32 block takes minutes to compile, so blocks stop at 16).
+ * What limits the register blocks on a 2-core llvmpipe: storage loads. The 16 x 16 block reaches about 8-12 GFLOP
+ * per CPU-second at 1024 (so about 16-24 GFLOP/s on an idle 2-core machine), against about 90 for OpenBLAS; with
+ * its loads moved out of the k loop (a timing experiment, wrong results) it reaches about 50, so the loads take
+ * about 85% of the time, A's and B's alike (no uniform-address fast path in Mesa 22). Further: 256-bit vectors
+ * (8 lanes, though the CPU may have AVX-512); two threads, one workgroup each; the 256 accumulators spill to the
+ * stack; workgroup memory gives no reuse benefit (its loads take the same lane loop, barriers are coroutine
+ * switches, and WebGPU's zero-initialisation makes large tiles slow to compile); and larger blocks, which would
+ * load less per fma, take from tens of seconds (32 x 16) to minutes (32 x 32) to compile.
  *
  * ## Determinism
  *

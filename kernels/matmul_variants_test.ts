@@ -71,7 +71,8 @@ const CASES: Case[] = [
   { batch: 1, m: 129, n: 68, k: 36, o: { transB: true } },
   // M and N divisible by 4 with an odd K (Aᵀ·B): vec4 along the rows of a stored-transposed A and columns of B.
   { batch: 1, m: 132, n: 20, k: 9, o: { transA: true } },
-  // Batched, broadcast weights, bias, activations, alpha and beta; the last Aᵀ·B mixes vec4 A with scalar B.
+  // Batched, broadcast weights, bias, activations, alpha and beta; the last two mix vec4 A with scalar B (in
+  // steps of 4 k, and of 1).
   { batch: 3, m: 33, n: 20, k: 36, o: {} },
   {
     batch: 3,
@@ -82,7 +83,7 @@ const CASES: Case[] = [
     bcastB: true,
     bias: true,
   },
-  { batch: 2, m: 17, n: 8, k: 64, o: { activation: "gelu" }, bcastB: true, bias: true },
+  { batch: 2, m: 17, n: 9, k: 64, o: { activation: "gelu" }, bcastB: true, bias: true },
   { batch: 2, m: 12, n: 65, k: 17, o: { transA: true, activation: "relu", beta: -0.5 }, bias: true },
 ];
 
@@ -100,6 +101,7 @@ gpuTest("matmul variants: vec4 loads are used exactly when the shape allows", ()
   assert.deepEqual(loadModes(v, s(129, 68, 36), false, false), ["k4", "x4"]);
   assert.deepEqual(loadModes(v, s(129, 68, 36), true, false), ["s", "x4"]);
   assert.deepEqual(loadModes(v, s(12, 65, 17), true, false), ["x4", "s"]);
+  assert.deepEqual(loadModes(v, s(17, 9, 64), false, false), ["k4", "s"]);
   assert.deepEqual(loadModes(v, s(129, 68, 36), false, true), ["k4", "k4"]);
   assert.deepEqual(loadModes(v, s(132, 20, 9), true, false), ["x4", "x4"]);
   assert.deepEqual(loadModes(v, s(7, 63, 65), false, false), ["s", "s"]);
