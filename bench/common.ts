@@ -1,7 +1,7 @@
 /**
  * Helpers shared by the benchmarks: timing on the GPU (timestamp queries where the adapter has them, wall clock
  * around a synced submit otherwise) and on the CPU, the queue round-trip and per-dispatch costs, aligned text
- * tables, Python peers run as subprocesses with JSON over stdout, and the JSON record written to bench/results/.
+ * tables, Python peers run as subprocesses answering JSON lines, and the JSON record written to bench/results/.
  *
  * Benchmarks here run on machines shared with other work, so every timing is the fastest of a few repetitions (the
  * least disturbed), and each record carries the load average before and after.
@@ -173,30 +173,74 @@ export const PYTHON_PEER_HELP =
   "on Debian: apt-get install python3-numpy python3-torch libopenblas0-pthread (without libopenblas0-pthread, " +
   "numpy and torch fall back to the reference BLAS at a few GFLOP/s)";
 
+/** A running Python peer that answers one JSON line per JSON line it is sent (see bench/peers/matmul_peer.py). */
+export interface PythonPeer<Info, Answer> {
+  /** The peer's answer to its configuration (versions, what is missing). */
+  info: Info;
+  /** Sends one request and waits for its answer. */
+  ask(request: unknown): Promise<Answer>;
+  /** Closes the peer's stdin and waits for it to exit. */
+  close(): Promise<void>;
+}
+
 /**
- * Runs `/usr/bin/python3 script` with `input` as JSON on stdin and parses the JSON it prints. Returns the reason
- * instead when Python is missing or the script fails (its last stderr line), so a benchmark can say what is absent.
+ * Starts `/usr/bin/python3 script`, sends `config` as its first line and reads the info line it answers. Returns
+ * the reason instead when Python is missing or the script fails to start (its last stderr line), so a benchmark can
+ * say what is absent. A long-running peer lets a benchmark time the peer right after its own kernel, under the same
+ * load.
  */
-export async function runPython<T>(
+export async function startPythonPeer<Info, Answer>(
   script: string,
-  input: unknown,
+  config: unknown,
   python = "/usr/bin/python3",
-): Promise<{ ok: true; value: T } | { ok: false; reason: string }> {
+): Promise<PythonPeer<Info, Answer> | { missing: string }> {
   let child: Deno.ChildProcess;
   try {
     child = new Deno.Command(python, { args: [script], stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
   } catch (e) {
-    return { ok: false, reason: `${python} cannot be run (${(e as Error).message}); ${PYTHON_PEER_HELP}` };
+    return { missing: `${python} cannot be run (${(e as Error).message}); ${PYTHON_PEER_HELP}` };
   }
-  const w = child.stdin.getWriter();
-  await w.write(new TextEncoder().encode(JSON.stringify(input)));
-  await w.close();
-  const out = await child.output();
-  if (!out.success) {
-    const err = new TextDecoder().decode(out.stderr).trim().split("\n").at(-1) ?? "";
-    return { ok: false, reason: `${script} failed: ${err}` };
+  const writer = child.stdin.getWriter();
+  const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines()).getReader();
+  const stderr = new Response(child.stderr).text();
+  const send = (x: unknown) => writer.write(new TextEncoder().encode(JSON.stringify(x) + "\n"));
+  const receive = async () => {
+    const { value, done } = await lines.read();
+    if (done) throw new Error(`${script} exited: ${(await stderr).trim().split("\n").at(-1)}`);
+    return JSON.parse(value);
+  };
+  try {
+    await send(config);
+    const info = await receive() as Info;
+    return {
+      info,
+      ask: async (request) => (await send(request), await receive() as Answer),
+      close: async () => {
+        await writer.close();
+        await child.status;
+        await stderr;
+      },
+    };
+  } catch (e) {
+    await writer.close().catch(() => {});
+    await child.status;
+    return { missing: `${(e as Error).message}; ${PYTHON_PEER_HELP}` };
   }
-  return { ok: true, value: JSON.parse(new TextDecoder().decode(out.stdout)) as T };
+}
+
+/** A stream transform from text chunks to lines. */
+function splitLines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, ctl) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const p of parts) if (p.trim()) ctl.enqueue(p);
+    },
+    flush(ctl) {
+      if (rest.trim()) ctl.enqueue(rest);
+    },
+  });
 }
 
 /**

@@ -2,7 +2,7 @@
  * Kernel benchmark (`deno task bench`): the matmul variants on this machine's WebGPU adapter against CPU peers.
  *
  *   deno task bench [--sizes 64,128,256,512,1024] [--presets xs,s] [--batch 32] [--vocab 100]
- *                   [--budget-ms 200] [--max-ms 2500] [--no-peer]
+ *                   [--budget-ms 200] [--max-ms 1500] [--no-peer]
  *
  * Prints, and writes to bench/results/kernels-<date>-<adapter>.json with the adapter info and git commit:
  * - the queue round trip (an empty submit awaited) and the cost of one more dispatch inside a submit;
@@ -10,7 +10,10 @@
  *   square products and on the products of a small transformer at each preset (forward A·B, and the Aᵀ·B and A·Bᵀ
  *   of its backward; batch × context rows; LM head over `--vocab` tokens), with the variant each one picked;
  * - the same products on the CPU: a blocked TypeScript loop (bench/peers/matmul_ts.ts, always), and numpy and
- *   PyTorch (bench/peers/matmul_peer.py, run with /usr/bin/python3) when present, as ratios.
+ *   PyTorch (bench/peers/matmul_peer.py, one /usr/bin/python3 process asked right after the GPU ran the same
+ *   product, so both see the same load) when present, as ratios; a missing peer is named with how to install it;
+ * - for square products, GFLOP per CPU-second of this process (llvmpipe runs on its threads), a measure that a
+ *   shared machine disturbs much less than wall time.
  *
  * Timing: GPU timestamp queries when the adapter has them (the kernel's own time), else wall clock around a synced
  * submit; the fastest of a few runs after a warm-up (the machine may be shared; see the load average printed).
@@ -37,7 +40,7 @@ import {
   printTable,
   PYTHON_PEER_HELP,
   queueCosts,
-  runPython,
+  startPythonPeer,
   timeCpu,
   timeGpu,
   writeRecord,
@@ -52,7 +55,7 @@ const { values: args } = parseArgs({
     batch: { type: "string", default: "32" },
     vocab: { type: "string", default: "100" },
     "budget-ms": { type: "string", default: "200" },
-    "max-ms": { type: "string", default: "2500" },
+    "max-ms": { type: "string", default: "1500" },
     "no-peer": { type: "boolean", default: false },
   },
 });
@@ -108,6 +111,26 @@ await tuneMatmul(gpu, list);
 const tuneS = (performance.now() - tuneStart) / 1000;
 console.log(`autotune: ${fmt(tuneS)} s (cached per adapter in .cache/matmul_autotune/)\n`);
 
+// CPU peers in Python: one long-running process, asked for each problem right after the GPU has run it.
+type PeerTime = { ms: number; cpu_ms: number } | null;
+interface PeerInfo {
+  python: string;
+  libblas: string;
+  numpy: { version: string } | { missing: string };
+  torch: { version: string; threads: number; blas: string } | { missing: string };
+}
+const peer = args["no-peer"] ? { missing: "--no-peer was given" } : await startPythonPeer<
+  PeerInfo,
+  Record<"numpy" | "torch", PeerTime>
+>(new URL("./peers/matmul_peer.py", import.meta.url).pathname, {
+  threads: navigator.hardwareConcurrency,
+  budget_ms: budgetMs,
+});
+for (const lib of ["numpy", "torch"] as const) {
+  const why = "missing" in peer ? peer.missing : "missing" in peer.info[lib] ? peer.info[lib].missing : undefined;
+  if (why) console.log(`${lib} peer missing (${why}); ${PYTHON_PEER_HELP}`);
+}
+
 type Cell = (GpuTiming & { gflops: number }) | { skipped: string };
 interface Row {
   problem: Problem;
@@ -144,43 +167,25 @@ for (const p of list) {
   const at = await timeGpu(gpu, (enc) => matmul(enc, a, b, out, { transA, transB }), { budgetMs });
   const host = new Float32Array(batch * m * n);
   const ts = timeCpu(() => matmulTs(A, Bm, host, p), { budgetMs });
-  rows.push({
+  const row: Row = {
     problem: p,
     variants,
     auto: { ...at, gflops: gflops(p, at.ms), variant },
     ts: { ms: ts.ms, gflops: gflops(p, ts.ms) },
-  });
+  };
+  if (!("missing" in peer)) {
+    const { m, n, k, batch, transA, transB } = p;
+    const answer = await peer.ask({ m, n, k, batch, transA, transB });
+    for (const lib of ["numpy", "torch"] as const) {
+      const t = answer[lib];
+      if (t) row[lib] = { ms: t.ms, gflops: gflops(p, t.ms), cpuMs: t.cpu_ms };
+    }
+  }
+  rows.push(row);
   [a, b, out].forEach((t) => t.destroy());
 }
 
-// CPU peers in Python, all problems in one subprocess.
-interface PeerOut {
-  python: string;
-  libblas: string;
-  numpy: { version: string; blas: string; ms: number[]; cpu_ms: number[] } | { missing: string };
-  torch: { version: string; threads: number; blas: string; ms: number[]; cpu_ms: number[] } | { missing: string };
-}
-let peer: PeerOut | { missing: string } = { missing: "--no-peer" };
-if (!args["no-peer"]) {
-  const script = new URL("./peers/matmul_peer.py", import.meta.url).pathname;
-  const r = await runPython<PeerOut>(script, {
-    threads: navigator.hardwareConcurrency,
-    budget_ms: budgetMs,
-    problems: list,
-  });
-  peer = r.ok ? r.value : { missing: r.reason };
-}
-for (const lib of ["numpy", "torch"] as const) {
-  const res = "missing" in peer ? peer : peer[lib];
-  if ("missing" in res) {
-    console.log(`${lib} peer missing: ${res.missing}; ${PYTHON_PEER_HELP}`);
-    continue;
-  }
-  rows.forEach((
-    row,
-    i,
-  ) => (row[lib] = { ms: res.ms[i], gflops: gflops(row.problem, res.ms[i]), cpuMs: res.cpu_ms[i] }));
-}
+if (!("missing" in peer)) await peer.close();
 
 const shortName = (v: string) => v.replace("tile", "t");
 const cell = (c: Cell) => ("skipped" in c ? "skip" : fmt(c.gflops, 2));
@@ -269,12 +274,7 @@ const file = await writeRecord(gpu, "kernels", {
   queue: costs,
   autotuneSeconds: tuneS,
   variants: VARIANT_NAMES,
-  peers: "missing" in peer ? peer : {
-    python: peer.python,
-    libblas: peer.libblas,
-    numpy: { ...peer.numpy, ms: undefined },
-    torch: { ...peer.torch, ms: undefined },
-  },
+  peers: "missing" in peer ? peer : peer.info,
   rows,
   summary,
   loadavgBefore: loadBefore,

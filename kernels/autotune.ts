@@ -16,7 +16,8 @@
  */
 import type { Gpu } from "./gpu.ts";
 import type { Tensor } from "./tensor.ts";
-import { dispatchVariant, type MatmulShape, VARIANT_NAMES, variantInfo } from "./matmul_variants.ts";
+import type { StepEncoder } from "./encoder.ts";
+import { dispatchVariant, type MatmulShape, VARIANT_NAMES, type VariantInfo, variantInfo } from "./matmul_variants.ts";
 import { Rng } from "./rng.ts";
 
 /** A problem to tune for (the batch defaults to 1; a batched product broadcasts nothing). */
@@ -33,7 +34,7 @@ export interface TuneShape {
 export interface TuneOptions {
   /** Candidates (default: per adapter, see {@link defaultCandidates}). */
   variants?: readonly string[];
-  /** Timed dispatches per candidate after the warm-up (default 3; the fastest counts). */
+  /** Timing rounds after the warm-up and the pruning round (default 3; each candidate's fastest dispatch counts). */
   reps?: number;
   /** Re-time classes that already have a choice. */
   force?: boolean;
@@ -142,33 +143,44 @@ function saveMatmulTuning(gpu: Gpu, dir: string): void {
 }
 
 /**
- * Times `record` (which records `count` dispatches into the encoder it is given) and returns ms per dispatch:
- * from GPU timestamps when the adapter has them (the fastest dispatch), else wall clock over a synced submit.
+ * One timing round: `per` dispatches of each candidate, interleaved, so that every candidate sees the same
+ * conditions (on a shared machine, load comes and goes). Returns each candidate's fastest dispatch in ms: from GPU
+ * timestamps when the adapter has them (one submit for the round), else wall clock over one synced submit per
+ * candidate (divided by `per`).
  */
-export async function timeDispatches(
+async function timeRound(
   gpu: Gpu,
-  count: number,
-  record: (enc: ReturnType<Gpu["encoder"]>) => void,
-): Promise<{ ms: number; timing: TuneChoice["timing"] }> {
+  candidates: readonly VariantInfo[],
+  per: number,
+  record: (enc: StepEncoder, v: VariantInfo) => void,
+): Promise<Record<string, number>> {
+  const ms: Record<string, number> = {};
   if (gpu.hasTimestamps) {
     const enc = gpu.encoder("autotune", { profile: true });
-    record(enc);
+    for (let i = 0; i < per; i++) for (const v of candidates) record(enc, v);
     await enc.submit();
-    return { ms: Math.min(...enc.timings.map((t) => t.ms)), timing: "gpu-timestamps" };
+    enc.timings.forEach((t, j) => {
+      const name = candidates[j % candidates.length].name;
+      ms[name] = Math.min(ms[name] ?? Infinity, t.ms);
+    });
+    return ms;
   }
-  await gpu.sync();
-  const t0 = performance.now();
-  const enc = gpu.encoder("autotune");
-  record(enc);
-  await enc.submit();
-  await gpu.sync();
-  return { ms: (performance.now() - t0) / count, timing: "wall-clock" };
+  for (const v of candidates) {
+    const t0 = performance.now();
+    const enc = gpu.encoder("autotune");
+    for (let i = 0; i < per; i++) record(enc, v);
+    await enc.submit();
+    await gpu.sync();
+    ms[v.name] = (performance.now() - t0) / per;
+  }
+  return ms;
 }
 
 /**
  * Tunes every shape class among `shapes` that has no choice yet (all of them with `force`), records the fastest
  * variant in memory and on disk, and returns the choices by class. All candidates are first compiled and run once
- * together (untimed); then each is timed once, and those over 4x the best are dropped before the `reps` timings.
+ * together (untimed); then each is timed once, and those over 4x the best are dropped before `reps` rounds that
+ * time the rest, interleaved (see `timeRound`); each candidate's fastest dispatch counts.
  */
 export async function tuneMatmul(
   gpu: Gpu,
@@ -225,20 +237,15 @@ export async function tuneMatmul(
     for (const v of candidates) dispatchVariant(warm, v, s, args);
     await warm.submit();
     await gpu.sync();
-    const ms: Record<string, number> = {};
-    let timing: TuneChoice["timing"] = "wall-clock";
-    for (const v of candidates) {
-      const r = await timeDispatches(gpu, 1, (enc) => dispatchVariant(enc, v, s, args));
-      ms[v.name] = r.ms;
-      timing = r.timing;
-    }
+    const record = (enc: StepEncoder, v: VariantInfo) => dispatchVariant(enc, v, s, args);
+    // A first round drops candidates over 4x the best; `reps` interleaved rounds time the rest.
+    const ms = await timeRound(gpu, candidates, 1, record);
     const first = Math.min(...Object.values(ms));
-    for (const v of candidates.filter((c) => ms[c.name] <= 4 * first)) {
-      const r = await timeDispatches(gpu, reps, (enc) => {
-        for (let i = 0; i < reps; i++) dispatchVariant(enc, v, s, args);
-      });
-      ms[v.name] = Math.min(ms[v.name], r.ms);
+    const kept = candidates.filter((c) => ms[c.name] <= 4 * first);
+    for (let r = 0; r < reps; r++) {
+      for (const [name, t] of Object.entries(await timeRound(gpu, kept, 2, record))) ms[name] = Math.min(ms[name], t);
     }
+    const timing: TuneChoice["timing"] = gpu.hasTimestamps ? "gpu-timestamps" : "wall-clock";
     tensors.forEach((x) => x.destroy());
     const variant = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
     const choice: TuneChoice = { variant, ms, timing, shape };
