@@ -15,7 +15,6 @@
  * @module
  */
 import type { Gpu } from "./gpu.ts";
-import type { Tensor } from "./tensor.ts";
 import type { StepEncoder } from "./encoder.ts";
 import { dispatchVariant, type MatmulShape, VARIANT_NAMES, type VariantInfo, variantInfo } from "./matmul_variants.ts";
 import { Rng } from "./rng.ts";
@@ -177,6 +176,42 @@ async function timeRound(
 }
 
 /**
+ * Times every candidate on one problem (random operands): all are compiled and run once together, untimed; a
+ * first round drops those over 4x the best; `reps` interleaved rounds time the rest. Returns ms per candidate.
+ */
+async function timeCandidates(
+  gpu: Gpu,
+  s: MatmulShape,
+  transA: boolean,
+  transB: boolean,
+  candidates: readonly VariantInfo[],
+  reps: number,
+): Promise<Record<string, number>> {
+  const { batch, m, n, k } = s;
+  const rng = new Rng(7);
+  const fill = (len: number) => Float32Array.from({ length: len }, () => 2 * rng.uniform() - 1);
+  const a = gpu.fromArray(fill(batch * m * k), undefined, undefined, "tune A"); // [batch, m, k] or transposed
+  const b = gpu.fromArray(fill(batch * k * n), undefined, undefined, "tune B"); // [batch, k, n] or transposed
+  const out = gpu.tensor([batch * m * n], "f32", "tune out"); // [batch, m, n]
+  const params = { m, n, k, strideA: s.strideA, strideB: s.strideB, transA: +transA, transB: +transB };
+  const args = { a, b, out, bias: gpu.dummy(), params: { ...params, hasBias: 0, act: 0, alpha: 1, beta: 0 } };
+  const record = (enc: StepEncoder, v: VariantInfo) => dispatchVariant(enc, v, s, args);
+  // Compile first (llvmpipe takes up to seconds per kernel; Mesa keeps them on disk after that).
+  const warm = gpu.encoder("autotune warm-up");
+  for (const v of candidates) record(warm, v);
+  await warm.submit();
+  await gpu.sync();
+  const ms = await timeRound(gpu, candidates, 1, record);
+  const first = Math.min(...Object.values(ms));
+  const kept = candidates.filter((c) => ms[c.name] <= 4 * first);
+  for (let r = 0; r < reps; r++) {
+    for (const [name, t] of Object.entries(await timeRound(gpu, kept, 2, record))) ms[name] = Math.min(ms[name], t);
+  }
+  [a, b, out].forEach((t) => t.destroy());
+  return ms;
+}
+
+/**
  * Tunes every shape class among `shapes` that has no choice yet (all of them with `force`), records the fastest
  * variant in memory and on disk, and returns the choices by class. All candidates are first compiled and run once
  * together (untimed); then each is timed once, and those over 4x the best are dropped before `reps` rounds that
@@ -210,43 +245,8 @@ export async function tuneMatmul(
       result.set(cls, known);
       continue;
     }
-    const rng = new Rng(7).split(cls);
-    const fill = (n: number) => Float32Array.from({ length: n }, () => 2 * rng.uniform() - 1);
-    const tensors: Tensor[] = [
-      gpu.fromArray(fill(batch * m * k), undefined, undefined, "tune A"),
-      gpu.fromArray(fill(batch * k * n), undefined, undefined, "tune B"),
-      gpu.tensor([batch * m * n], "f32", "tune out"),
-    ];
-    const [a, b, out] = tensors;
-    const params = {
-      m,
-      n,
-      k,
-      strideA: s.strideA,
-      strideB: s.strideB,
-      transA: +transA,
-      transB: +transB,
-      hasBias: 0,
-      act: 0,
-      alpha: 1,
-      beta: 0,
-    };
-    const args = { a, b, out, bias: gpu.dummy(), params };
-    // Compile and run every candidate once, untimed (llvmpipe compiles a large block in about a second).
-    const warm = gpu.encoder("autotune warm-up");
-    for (const v of candidates) dispatchVariant(warm, v, s, args);
-    await warm.submit();
-    await gpu.sync();
-    const record = (enc: StepEncoder, v: VariantInfo) => dispatchVariant(enc, v, s, args);
-    // A first round drops candidates over 4x the best; `reps` interleaved rounds time the rest.
-    const ms = await timeRound(gpu, candidates, 1, record);
-    const first = Math.min(...Object.values(ms));
-    const kept = candidates.filter((c) => ms[c.name] <= 4 * first);
-    for (let r = 0; r < reps; r++) {
-      for (const [name, t] of Object.entries(await timeRound(gpu, kept, 2, record))) ms[name] = Math.min(ms[name], t);
-    }
+    const ms = await timeCandidates(gpu, s, transA, transB, candidates, reps);
     const timing: TuneChoice["timing"] = gpu.hasTimestamps ? "gpu-timestamps" : "wall-clock";
-    tensors.forEach((x) => x.destroy());
     const variant = Object.entries(ms).sort((x, y) => x[1] - y[1])[0][0];
     const choice: TuneChoice = { variant, ms, timing, shape };
     table.set(cls, choice);
