@@ -30,7 +30,7 @@
  */
 import { parseArgs } from "node:util";
 import { getGpu } from "../kernels/gpu.ts";
-import { matmul, matmulShape, selectVariant } from "../kernels/matmul.ts";
+import { matmul, matmulShape, selectMatmulVariant } from "../kernels/matmul.ts";
 import { VARIANT_NAMES } from "../kernels/matmul_variants.ts";
 import { tuneMatmul, type TuneShape } from "../kernels/autotune.ts";
 import { Rng } from "../kernels/rng.ts";
@@ -163,7 +163,7 @@ for (const p of list) {
     variants[v] = { ...t, gflops: gflops(p, t.ms) };
     lastGflops.set(v, gflops(p, t.ms));
   }
-  const variant = selectVariant(gpu, matmulShape(a, b, out, { transA, transB }), { transA, transB });
+  const variant = selectMatmulVariant(gpu, matmulShape(a, b, out, { transA, transB }), { transA, transB });
   const at = await timeGpu(gpu, (enc) => matmul(enc, a, b, out, { transA, transB }), { budgetMs });
   const host = new Float32Array(batch * m * n);
   const ts = timeCpu(() => matmulTs(A, Bm, host, p), { budgetMs });

@@ -31,7 +31,7 @@ export interface TuneShape {
 
 /** Options of {@link tuneMatmul}. */
 export interface TuneOptions {
-  /** Candidates (default: per adapter, see {@link defaultCandidates}). */
+  /** Candidates (default: per adapter, see {@link defaultTuneCandidates}). */
   variants?: readonly string[];
   /** Timing rounds after the warm-up and the pruning round (default 3; each candidate's fastest dispatch counts). */
   reps?: number;
@@ -63,7 +63,7 @@ const bucket = (x: number) => x <= 16 ? "16" : x <= 64 ? "64" : x <= 256 ? "256"
  * The shape class a choice applies to: the form, size buckets of batch, M, N and K, and which extents are
  * divisible by 4 (which decides the vec4 loads).
  */
-export function shapeClass(s: MatmulShape, transA: boolean, transB: boolean): string {
+export function matmulShapeClass(s: MatmulShape, transA: boolean, transB: boolean): string {
   const div4 = `${s.m % 4 ? "" : "m"}${s.n % 4 ? "" : "n"}${s.k % 4 ? "" : "k"}`;
   return `${transA ? "t" : "n"}${transB ? "t" : "n"}|b${bucket(s.batch)}|${bucket(s.m)}x${bucket(s.n)}x${bucket(s.k)}|${
     div4 || "-"
@@ -71,12 +71,12 @@ export function shapeClass(s: MatmulShape, transA: boolean, transB: boolean): st
 }
 
 /** The tuned variant for this problem on `gpu`, if its class was tuned (or loaded from disk). */
-export function tunedVariant(gpu: Gpu, s: MatmulShape, transA: boolean, transB: boolean): string | undefined {
-  return choices.get(gpu)?.get(shapeClass(s, transA, transB))?.variant;
+export function tunedMatmulVariant(gpu: Gpu, s: MatmulShape, transA: boolean, transB: boolean): string | undefined {
+  return choices.get(gpu)?.get(matmulShapeClass(s, transA, transB))?.variant;
 }
 
 /** Every choice recorded for `gpu`, by shape class. */
-export function tuningTable(gpu: Gpu): ReadonlyMap<string, TuneChoice> {
+export function matmulTuningTable(gpu: Gpu): ReadonlyMap<string, TuneChoice> {
   return choices.get(gpu) ?? new Map();
 }
 
@@ -90,7 +90,7 @@ export function clearMatmulTuning(gpu: Gpu): void {
  * (see `deno task bench`) and would only lengthen the tuning. On GPUs the tiles plus two register blocks, which
  * some GPUs (unified-memory ones, say) run well.
  */
-export function defaultCandidates(gpu: Gpu): string[] {
+export function defaultTuneCandidates(gpu: Gpu): string[] {
   const fam = (f: string) => VARIANT_NAMES.filter((n) => variantInfo(n).family === f);
   // The scalar-only rb8x8 is left out: rb8x8v4 runs the same scalar code where vec4 does not apply.
   const register = fam("register").filter((n) => variantInfo(n).vec4);
@@ -98,7 +98,7 @@ export function defaultCandidates(gpu: Gpu): string[] {
 }
 
 /** The disk cache file of `gpu`'s adapter. */
-export function cacheFile(gpu: Gpu, dir = defaultCacheDir()): string {
+export function matmulTuneCacheFile(gpu: Gpu, dir = defaultCacheDir()): string {
   const i = gpu.info;
   const key = `${i.description}-${i.vendor}-${i.device}-${i.backend}`.toLowerCase().replace(/[^a-z0-9.]+/g, "_");
   return `${dir}/${key.slice(0, 120)}.json`;
@@ -113,7 +113,7 @@ export function loadMatmulTuning(gpu: Gpu, dir: string | null = defaultCacheDir(
   if (dir === null) return 0;
   let text: string;
   try {
-    text = Deno.readTextFileSync(cacheFile(gpu, dir));
+    text = Deno.readTextFileSync(matmulTuneCacheFile(gpu, dir));
   } catch {
     return 0; // absent or unreadable: tune afresh
   }
@@ -133,9 +133,13 @@ export function loadMatmulTuning(gpu: Gpu, dir: string | null = defaultCacheDir(
 }
 
 function saveMatmulTuning(gpu: Gpu, dir: string): void {
-  const file = cacheFile(gpu, dir);
+  const file = matmulTuneCacheFile(gpu, dir);
   Deno.mkdirSync(dir, { recursive: true });
-  const data = { version: CACHE_VERSION, adapter: gpu.info.description, choices: Object.fromEntries(tuningTable(gpu)) };
+  const data = {
+    version: CACHE_VERSION,
+    adapter: gpu.info.description,
+    choices: Object.fromEntries(matmulTuningTable(gpu)),
+  };
   // Write then rename, so a killed process never leaves a torn cache.
   Deno.writeTextFileSync(`${file}.tmp`, JSON.stringify(data, null, 1));
   Deno.renameSync(`${file}.tmp`, file);
@@ -224,7 +228,7 @@ export async function tuneMatmul(
 ): Promise<Map<string, TuneChoice>> {
   const { reps = 3, force = false, log = () => {} } = options;
   const dir = options.cacheDir === undefined ? defaultCacheDir() : options.cacheDir;
-  const candidates = (options.variants ?? defaultCandidates(gpu)).map((v) => variantInfo(v));
+  const candidates = (options.variants ?? defaultTuneCandidates(gpu)).map((v) => variantInfo(v));
   if (!Number.isInteger(reps) || reps < 1) {
     throw new RangeError(`tuneMatmul: reps must be an integer >= 1, got ${reps}`);
   }
@@ -239,7 +243,7 @@ export async function tuneMatmul(
       if (!Number.isInteger(v) || v < 1) throw new RangeError(`tuneMatmul: ${name} must be an integer >= 1, got ${v}`);
     }
     const s: MatmulShape = { batch, m, n, k, strideA: batch > 1 ? m * k : 0, strideB: batch > 1 ? k * n : 0 };
-    const cls = shapeClass(s, transA, transB);
+    const cls = matmulShapeClass(s, transA, transB);
     const known = table.get(cls);
     if (known && !force) {
       result.set(cls, known);

@@ -1,26 +1,32 @@
 import assert from "node:assert/strict";
 import {
-  cacheFile,
   clearMatmulTuning,
   loadMatmulTuning,
-  shapeClass,
-  tunedVariant,
+  matmulShapeClass,
+  matmulTuneCacheFile,
+  matmulTuningTable,
+  tunedMatmulVariant,
   tuneMatmul,
-  tuningTable,
 } from "./autotune.ts";
-import { selectVariant } from "./matmul.ts";
+import { selectMatmulVariant } from "./matmul.ts";
 import { gpuTest } from "./testing.ts";
 
 const shape = (m: number, n: number, k: number, batch = 1) => ({ batch, m, n, k, strideA: 0, strideB: 0 });
 
 Deno.test("autotune: shape classes separate forms, size buckets and vec4 eligibility", () => {
-  assert.equal(shapeClass(shape(2048, 192, 64), false, false), "nn|b16|bigx256x64|mnk");
-  assert.equal(shapeClass(shape(2048, 192, 64), false, true), "nt|b16|bigx256x64|mnk");
-  assert.equal(shapeClass(shape(7, 63, 65, 128), true, false), "tn|b256|16x64x256|-");
+  assert.equal(matmulShapeClass(shape(2048, 192, 64), false, false), "nn|b16|bigx256x64|mnk");
+  assert.equal(matmulShapeClass(shape(2048, 192, 64), false, true), "nt|b16|bigx256x64|mnk");
+  assert.equal(matmulShapeClass(shape(7, 63, 65, 128), true, false), "tn|b256|16x64x256|-");
   // Sizes within a bucket share a class; crossing a bucket or divisibility by 4 does not.
-  assert.equal(shapeClass(shape(100, 200, 36), false, false), shapeClass(shape(128, 256, 40), false, false));
-  assert.notEqual(shapeClass(shape(100, 200, 36), false, false), shapeClass(shape(100, 200, 37), false, false));
-  assert.notEqual(shapeClass(shape(64, 64, 64), false, false), shapeClass(shape(65, 64, 64), false, false));
+  assert.equal(
+    matmulShapeClass(shape(100, 200, 36), false, false),
+    matmulShapeClass(shape(128, 256, 40), false, false),
+  );
+  assert.notEqual(
+    matmulShapeClass(shape(100, 200, 36), false, false),
+    matmulShapeClass(shape(100, 200, 37), false, false),
+  );
+  assert.notEqual(matmulShapeClass(shape(64, 64, 64), false, false), matmulShapeClass(shape(65, 64, 64), false, false));
 });
 
 gpuTest("autotune: tunes once per class, caches in memory and on disk, and matmul uses the choice", async (gpu) => {
@@ -42,24 +48,24 @@ gpuTest("autotune: tunes once per class, caches in memory and on disk, and matmu
       assert.equal(c.timing, gpu.hasTimestamps ? "gpu-timestamps" : "wall-clock");
     }
     const s = shape(96, 64, 48);
-    const chosen = tunedVariant(gpu, s, false, false)!;
-    assert.equal(selectVariant(gpu, s), chosen);
-    assert.equal(selectVariant(gpu, s, { variant: "tile32x32" }), "tile32x32", "the call's option wins");
+    const chosen = tunedMatmulVariant(gpu, s, false, false)!;
+    assert.equal(selectMatmulVariant(gpu, s), chosen);
+    assert.equal(selectMatmulVariant(gpu, s, { variant: "tile32x32" }), "tile32x32", "the call's option wins");
     // A second call finds every class tuned and times nothing.
     const again = await tuneMatmul(gpu, shapes, { variants, cacheDir: dir, log: (l) => lines.push(l) });
     assert.equal(lines.length, 2);
     assert.deepEqual([...again.keys()], [...got.keys()]);
     // The disk cache restores the choices in a fresh state; a variant unknown to this build is dropped.
-    const file = cacheFile(gpu, dir);
+    const file = matmulTuneCacheFile(gpu, dir);
     const data = JSON.parse(await Deno.readTextFile(file));
     assert.equal(Object.keys(data.choices).length, 2);
     data.choices["nn|b16|16x16x16|-"] = { ...Object.values(data.choices)[0] as object, variant: "rb99x99" };
     await Deno.writeTextFile(file, JSON.stringify(data));
     clearMatmulTuning(gpu);
-    assert.equal(tunedVariant(gpu, s, false, false), undefined);
+    assert.equal(tunedMatmulVariant(gpu, s, false, false), undefined);
     assert.equal(loadMatmulTuning(gpu, dir), 2);
-    assert.equal(tunedVariant(gpu, s, false, false), chosen);
-    assert.equal(tuningTable(gpu).size, 2);
+    assert.equal(tunedMatmulVariant(gpu, s, false, false), chosen);
+    assert.equal(matmulTuningTable(gpu).size, 2);
     assert.equal(loadMatmulTuning(gpu, `${dir}/absent`), 0);
   } finally {
     clearMatmulTuning(gpu);

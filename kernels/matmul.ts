@@ -59,7 +59,7 @@ import type { Gpu } from "./gpu.ts";
 import type { Tensor } from "./tensor.ts";
 import { ACT_CODE, type Activation, geluCpu } from "./matmul_epilogue.ts";
 import { dispatchVariant, type MatmulShape, variantGrid, variantInfo, VARIANTS } from "./matmul_variants.ts";
-import { tunedVariant } from "./autotune.ts";
+import { tunedMatmulVariant } from "./autotune.ts";
 
 export { ACTIVATION_WGSL, geluCpu } from "./matmul_epilogue.ts";
 export type { Activation } from "./matmul_epilogue.ts";
@@ -105,7 +105,7 @@ export function matmulShape(a: Tensor, b: Tensor, out: Tensor, o: MatmulOptions 
 }
 
 /** A `MATMUL_VARIANT` value: a variant name, or null when unset or empty; an unknown name is a TypeError. */
-export function parseVariantEnv(value: string | undefined): string | null {
+export function parseMatmulVariantEnv(value: string | undefined): string | null {
   const v = value?.trim();
   if (!v) return null;
   if (!VARIANTS.has(v)) {
@@ -125,7 +125,7 @@ export function envMatmulVariant(): string | null {
     } catch {
       v = undefined;
     }
-    envVariant = parseVariantEnv(v);
+    envVariant = parseMatmulVariantEnv(v);
   }
   return envVariant;
 }
@@ -136,7 +136,7 @@ export function envMatmulVariant(): string | null {
  * when K <= 32 (the epilogue then outweighs the k loop); on GPUs: 64 x 64 tiles, or 32 x 32 when that would leave
  * fewer than 32 workgroups.
  */
-export function defaultVariant(gpu: Gpu, s: MatmulShape): string {
+export function defaultMatmulVariant(gpu: Gpu, s: MatmulShape): string {
   if (gpu.info.isFallbackAdapter) {
     const blocks = s.k <= 32 ? ["rb8x8v4"] : ["rb16x16v4", "rb8x16v4", "rb8x8v4"];
     const invocations = (v: string) => {
@@ -150,9 +150,9 @@ export function defaultVariant(gpu: Gpu, s: MatmulShape): string {
 }
 
 /** The variant {@link matmul} would run for this problem (option, env, tuned choice, default). */
-export function selectVariant(gpu: Gpu, s: MatmulShape, o: MatmulOptions = {}): string {
+export function selectMatmulVariant(gpu: Gpu, s: MatmulShape, o: MatmulOptions = {}): string {
   if (o.variant !== undefined) return variantInfo(o.variant).name;
-  return envMatmulVariant() ?? tunedVariant(gpu, s, !!o.transA, !!o.transB) ?? defaultVariant(gpu, s);
+  return envMatmulVariant() ?? tunedMatmulVariant(gpu, s, !!o.transA, !!o.transB) ?? defaultMatmulVariant(gpu, s);
 }
 
 /** Records out = act(alpha·op(A)·op(B) + bias) + beta·out into `enc` (see the module doc). */
@@ -175,7 +175,7 @@ export function matmul(enc: StepEncoder, a: Tensor, b: Tensor, out: Tensor, o: M
   }
   const act = ACT_CODE[o.activation ?? "none"];
   if (act === undefined) throw new TypeError(`matmul: unknown activation '${o.activation}' (none, relu, gelu)`);
-  dispatchVariant(enc, variantInfo(selectVariant(gpu, s, o)), s, {
+  dispatchVariant(enc, variantInfo(selectMatmulVariant(gpu, s, o)), s, {
     a,
     b,
     out,

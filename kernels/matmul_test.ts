@@ -1,11 +1,11 @@
 import {
-  defaultVariant,
+  defaultMatmulVariant,
   matmul,
   matmulCpu,
   type MatmulOptions,
   matmulShape,
-  parseVariantEnv,
-  selectVariant,
+  parseMatmulVariantEnv,
+  selectMatmulVariant,
 } from "./matmul.ts";
 import { Tensor } from "./tensor.ts";
 import assert from "node:assert/strict";
@@ -114,22 +114,22 @@ gpuTest("matmul: an operand over maxStorageBufferBindingSize is a RangeError nam
 
 gpuTest("matmul: variant selection: option, MATMUL_VARIANT, per-adapter default", async (gpu) => {
   const s = { batch: 1, m: 1024, n: 1024, k: 64, strideA: 0, strideB: 0 };
-  assert.equal(selectVariant(gpu, s, { variant: "tile32x32" }), "tile32x32");
-  assert.equal(parseVariantEnv(undefined), null);
-  assert.equal(parseVariantEnv(" rb8x8v4 "), "rb8x8v4");
-  assert.throws(() => parseVariantEnv("rb3x3"), { name: "TypeError", message: /MATMUL_VARIANT='rb3x3' is not/ });
+  assert.equal(selectMatmulVariant(gpu, s, { variant: "tile32x32" }), "tile32x32");
+  assert.equal(parseMatmulVariantEnv(undefined), null);
+  assert.equal(parseMatmulVariantEnv(" rb8x8v4 "), "rb8x8v4");
+  assert.throws(() => parseMatmulVariantEnv("rb3x3"), { name: "TypeError", message: /MATMUL_VARIANT='rb3x3' is not/ });
   // Register blocks on a CPU adapter, tiles on a GPU; small products get smaller blocks so both threads work.
   const small = { ...s, m: 16, n: 16 };
   if (gpu.info.isFallbackAdapter) {
-    assert.equal(defaultVariant(gpu, s), "rb16x16v4");
-    assert.equal(defaultVariant(gpu, small), "rb4x4v4");
+    assert.equal(defaultMatmulVariant(gpu, s), "rb16x16v4");
+    assert.equal(defaultMatmulVariant(gpu, small), "rb4x4v4");
   } else {
-    assert.equal(defaultVariant(gpu, s), "tile64x64");
-    assert.equal(defaultVariant(gpu, small), "tile32x32");
+    assert.equal(defaultMatmulVariant(gpu, s), "tile64x64");
+    assert.equal(defaultMatmulVariant(gpu, small), "tile32x32");
   }
   // The environment variable forces the variant for every call of a process.
-  const code = `import { getGpu } from "./kernels/gpu.ts"; import { selectVariant } from "./kernels/matmul.ts";
-    console.log(selectVariant(await getGpu(), { batch: 1, m: 64, n: 64, k: 64, strideA: 0, strideB: 0 }));`;
+  const code = `import { getGpu } from "./kernels/gpu.ts"; import { selectMatmulVariant } from "./kernels/matmul.ts";
+    console.log(selectMatmulVariant(await getGpu(), { batch: 1, m: 64, n: 64, k: 64, strideA: 0, strideB: 0 }));`;
   const run = (value: string) =>
     new Deno.Command(Deno.execPath(), {
       args: ["eval", "--ext=ts", code],
