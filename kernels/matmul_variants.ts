@@ -1,14 +1,18 @@
 /**
- * The registry of matmul kernel variants: their names, the kernels specialised per form and shape class, and the
- * grid each one dispatches. `matmul.ts` picks a variant; this module turns the name into a dispatch.
+ * The registry of matmul kernel variants: their names, the kernel compiled for each (per pair of load modes for a
+ * register block, once per tile size otherwise), and the grid each one dispatches. `matmul.ts` picks a variant;
+ * this module turns the name into a dispatch.
  *
- * Names:
- * - `naive`: one output per invocation, the reference (kept simple on purpose; every other variant must match it
- *   bit for bit).
- * - `rbRMxRN` / `rbRMxRNv4`: register blocks of RM x RN outputs per invocation read straight from storage, the
- *   fast family on CPU adapters such as llvmpipe (see matmul_regblock.ts); `v4` loads vec4 wherever the shape
- *   allows (K, M or N divisible by 4, depending on the form) and falls back to scalar loads otherwise.
- * - `tileBMxBN`: shared-memory tiles, the fast family on real GPUs (see matmul_tiled.ts).
+ * Variants:
+ * - `naive`: one output per invocation, the reference, kept simple on purpose; every other variant must match it
+ *   bit for bit.
+ * - `rb4x4v4`, `rb8x8v4`, `rb8x16v4`, `rb16x16v4`: register blocks of RM x RN outputs per invocation, read straight
+ *   from storage, the fast family on CPU adapters such as llvmpipe (matmul_regblock.ts). Larger blocks load less
+ *   per fma; smaller ones give more invocations, which small products need to keep every CPU thread busy. `v4`
+ *   loads vec4 wherever the shape allows (K, M or N divisible by 4, depending on the form) and scalars elsewhere.
+ * - `rb8x8`: the 8 x 8 block with scalar loads only, kept so the benchmark shows what vec4 loads buy.
+ * - `tile32x32` (k slices of 8) and `tile64x64` (slices of 4): shared-memory tiles, the fast family on real GPUs
+ *   (matmul_tiled.ts); the small slices keep llvmpipe's compile time down.
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
@@ -38,10 +42,11 @@ export interface VariantInfo {
   /** Register block or tile: outputs per invocation (register) or per workgroup (tiled). */
   rm: number;
   rn: number;
-  /** Register family: whether vec4 loads are used where the shape allows. Tiled: the k slice. */
+  /** Register family: whether vec4 loads are used where the shape allows. */
   vec4: boolean;
+  /** Tiled family: the k slice staged per step. */
   bk: number;
-  /** Workgroup size over column and row blocks (register family). */
+  /** Workgroup size over column and row blocks. */
   wgx: number;
   wgy: number;
 }
