@@ -209,6 +209,13 @@ export class PolicyTrainer {
     }
   }
 
+  /** Frees the workspace and the mini-batch buffers. */
+  destroy(): void {
+    for (const t of [this.ws, this.#tokens, this.#targets, this.#loss, this.#stats.buf, ...Object.values(this.#f32)]) {
+      t.destroy();
+    }
+  }
+
   /** Stages the stats of the last {@link record} for readback; resolves after `enc` is submitted. */
   async readStats(enc: StepEncoder): Promise<ActorStats> {
     const withKl = this.#withKl;
@@ -260,6 +267,11 @@ export class CriticTrainer {
       critic.backward(enc, ws, { dvalues: ws.dvalues! });
       opt.step(enc, { lr: s.lr(opt.t + 1) });
     }
+  }
+
+  /** Frees the workspace and the mini-batch buffers. */
+  destroy(): void {
+    for (const t of [this.ws, this.#tokens, this.#loss, this.#stats.buf, ...Object.values(this.#f32)]) t.destroy();
   }
 
   /** Stages the stats of the last {@link record} for readback; resolves after `enc` is submitted. */

@@ -1,0 +1,190 @@
+/**
+ * GRPO (Shao et al. 2024, DeepSeekMath §4.1): the modern critic-free comparison the paper does not have. Each
+ * iteration samples k responses for each of G prompts; a response's advantage is its score normalised within its
+ * group, (r_i − mean_group)/(std_group + eps), on every one of its tokens (kernels/grpo.ts; outcome supervision);
+ * the actor minimises PPO's clipped surrogate (kernels/ppo_loss.ts) plus a KL penalty to the reference in the loss:
+ *
+ *   L = (1/N) Σ_t max(−A_t ρ_t, −A_t clip(ρ_t, 1 ± ε)) + β (1/N) Σ_t [π_ref/π_θ − log(π_ref/π_θ) − 1]
+ *
+ * KL form: the per-token k3 estimator of KL(π_θ ‖ π_ref) of Shao et al. Eq. 4, in the loss (not in the reward as
+ * PPO's k1 penalty), β = 0.04 as theirs; both terms are token-level means over the mini-batch (algorithms/grpo_kl.ts
+ * says why). There is no critic, no GAE, no value or advantage normalisation beyond the group's; the score needs no
+ * scaling or clipping, since the group normalisation removes its scale and offset (up to eps).
+ *
+ * One iteration: the sampler's submits, then one training submit (scores, reference log-probs, advantages, M actor
+ * mini-batch steps each used once, as PPO's; μ = 1 policy update per rollout in Shao et al.'s terms).
+ *
+ * @example
+ * ```ts
+ * const cfg = resolveConfig(GRPO_SCHEMA, { sets: ["prompts=8", "groupSize=8", "iterations=30"] });
+ * const { actor, history } = await trainGrpo(cfg, { policy: sft, task, scorer });
+ * ```
+ * @module
+ */
+import { grpoAdvantages } from "../kernels/grpo.ts";
+import { KL_REWARD_STATS, klReward } from "../kernels/kl_reward.ts";
+import { namedStats } from "../kernels/loss_common.ts";
+import { Rng } from "../kernels/rng.ts";
+import { AdamW } from "../nn/adamw.ts";
+import type { Gpt } from "../nn/gpt.ts";
+import { type ConfigOf, opt } from "../util/config.ts";
+import type { MetricRow, RunDir } from "../util/run_dir.ts";
+import { GENERATION_SCHEMA, optimSchema, RlLoop, rolloutMetrics, schedules } from "./ppo_common.ts";
+import { cloneGpt } from "./ppo_models.ts";
+import { type PromptTask, RolloutPhase } from "./ppo_rollout.ts";
+import { PolicyTrainer } from "./ppo_update.ts";
+import type { Scorer } from "./scorer.ts";
+
+/** GRPO's settings: Shao et al. 2024 where they give a value, PPO's (paper A.2) otherwise. */
+export const GRPO_SCHEMA = {
+  seed: opt(1, "Run seed: prompts and sampling derive from it", { int: true, min: 0 }),
+  iterations: opt(100, "Iterations (rollout, then updates)", { int: true, min: 1 }),
+  prompts: opt(64, "Prompts per iteration G; the rollout batch is G·groupSize", { int: true, min: 1 }),
+  groupSize: opt(8, "Responses per prompt k (Shao et al.: 64; scaled down with the batch)", { int: true, min: 2 }),
+  minibatches: opt(4, "Mini-batches per iteration, one optimizer step each (as PPO's)", { int: true, min: 1 }),
+  maxPromptLen: opt(8, "Prompt tokens with BOS and SEP; prompts are padded to it", { int: true, min: 2 }),
+  generation: GENERATION_SCHEMA,
+  klCoef: opt(0.04, "β of the k3 KL penalty to the reference in the loss (Shao et al.: 0.04)", { min: 0 }),
+  clipEps: opt(0.2, "Ratio clip ε (Shao et al. and ReaLHF: 0.2)", { min: 0.001, max: 0.999 }),
+  earlyStopRatio: opt(0, "Drop a mini-batch's surrogate when its mean ratio exceeds this; 0 = off (not in GRPO)", {
+    min: 0,
+  }),
+  advEps: opt(1e-4, "Added to the group std (TRL's GRPOTrainer)", { min: 0 }),
+  refEmaEta: opt(0, "Reference EMA η per actor step; 0 = fixed reference", { min: 0, max: 1 }),
+  // The same scaling of the paper's 1e-5 for our d ≤ 128 models as PPO's actor (algorithms/ppo.ts says why).
+  actor: optimSchema(3e-4, "Actor learning rate (Shao et al.: 1e-6 at 7B; scaled for d ≤ 128 as PPO's)"),
+  logEvery: opt(1, "Read back and log metrics every this many iterations", { int: true, min: 1 }),
+};
+
+/** A resolved GRPO config. */
+export type GrpoConfig = ConfigOf<typeof GRPO_SCHEMA>;
+
+/** What GRPO trains on (no critic, so no reward-model parameters are needed beyond the scorer). */
+export interface GrpoInputs {
+  /** The SFT policy: actor and reference start as copies; it is not modified. */
+  policy: Gpt;
+  task: PromptTask;
+  scorer: Scorer;
+  run?: RunDir | null;
+  progress?: boolean;
+}
+
+/** Runs GRPO (see the module doc). */
+export async function trainGrpo(
+  cfg: GrpoConfig,
+  inputs: GrpoInputs,
+): Promise<{ actor: Gpt; reference: Gpt; history: MetricRow[] }> {
+  const { policy, task, scorer } = inputs;
+  const gpu = policy.gpu;
+  const k = cfg.groupSize, B = cfg.prompts * k, M = cfg.minibatches;
+  if (B % M !== 0) throw new RangeError(`GRPO: prompts·groupSize = ${B} is not a multiple of minibatches ${M}`);
+  if (cfg.earlyStopRatio > 0 && cfg.earlyStopRatio < 1) {
+    throw new RangeError(`GRPO: earlyStopRatio must be 0 (off) or >= 1 (a mean ratio), got ${cfg.earlyStopRatio}`);
+  }
+  const rng = new Rng(cfg.seed);
+
+  const actor = await cloneGpt(policy, "actor");
+  const ref = await cloneGpt(policy, "ref");
+  const opt = new AdamW(actor.params, {
+    weightDecay: cfg.actor.weightDecay,
+    maxGradNorm: cfg.actor.maxGradNorm > 0 ? cfg.actor.maxGradNorm : null,
+  });
+  const lr = schedules(cfg, cfg.iterations * M).actor;
+
+  const rollouts = new RolloutPhase(actor, task.tokenizer, { ...cfg, batchSize: B });
+  const T = rollouts.width;
+  const refWs = ref.workspace(B, T, { grad: false, label: "ref.ws" });
+  const buf = {
+    scores: gpu.tensor([B], "f32", "grpo.scores"), // [B]
+    advantages: gpu.tensor([B, T], "f32", "grpo.advantages"), // [B, T]
+    rewards: gpu.tensor([B, T], "f32", "grpo.kl_terms"), // [B, T] scratch of the KL statistics
+    klStats: gpu.tensor([KL_REWARD_STATS.length], "f32", "grpo.kl_stats"),
+  };
+  const trainer = new PolicyTrainer(actor, opt, ref, { batch: B, width: T, minibatches: M });
+  const settings = {
+    lr,
+    clipEps: cfg.clipEps,
+    earlyStopRatio: cfg.earlyStopRatio > 0 ? cfg.earlyStopRatio : null,
+    refEmaEta: cfg.refEmaEta,
+    klPenaltyBeta: cfg.klCoef,
+  };
+  const [promptRng, sampleKey] = [rng.split("prompts"), rng.split("rollout")];
+  const loop = new RlLoop("grpo", cfg.iterations, inputs);
+
+  for (let it = 1; it <= cfg.iterations; it++) {
+    // Group sampling: each of the G prompts k times, in contiguous rows (the layout grpoAdvantages expects).
+    const groups = Array.from({ length: cfg.prompts }, (_, g) => task.prompt(promptRng.split(it).split(g)));
+    const prompts = groups.flatMap((p) => Array(k).fill(p) as string[]);
+    const t0 = performance.now();
+    const r = await rollouts.generate(prompts, sampleKey, it - 1);
+    const x = r.rollout.gpu, t1 = performance.now();
+
+    const enc = gpu.encoder("grpo train");
+    scorer.scoreInto(enc, { prompts, responses: r.responses, tokens: x.tokens, lastIndex: x.lastIndex }, buf.scores);
+    ref.forward(enc, refWs, x.tokens);
+    ref.tokenLogprobs(enc, refWs, x.targets);
+    // Group-normalised advantages on every response token (no critic, no GAE).
+    grpoAdvantages(enc, { rewards: buf.scores, mask: x.mask }, buf.advantages, { groupSize: k, eps: cfg.advEps });
+    // charts/kl_ref as PPO logs it (Σ_t of the k1 log-ratio of the behaviour policy to the reference); β = 0, so
+    // nothing here enters the loss.
+    klReward(
+      enc,
+      {
+        logpOld: x.logp,
+        logpRef: refWs.logp,
+        mask: x.mask,
+        scores: buf.scores,
+        terminated: x.terminated,
+      },
+      buf.rewards,
+      buf.klStats,
+      { beta: 0 },
+    );
+    const { tokens, targets, mask } = x;
+    trainer.record(
+      enc,
+      { tokens, targets, mask, logpOld: x.logp, advantages: buf.advantages, logpRef: refWs.logp },
+      settings,
+    );
+
+    const logging = it % cfg.logEvery === 0 || it === cfg.iterations;
+    const reads = logging
+      ? { scores: enc.read(buf.scores), kl: enc.read(buf.klStats), actor: trainer.readStats(enc) }
+      : null;
+    await enc.submit();
+    if (!reads) {
+      loop.tick(it);
+      continue;
+    }
+    const t2 = performance.now();
+    const [scores, kl, a] = [await reads.scores, namedStats(KL_REWARD_STATS, await reads.kl), await reads.actor];
+    await loop.log(it, {
+      ...rolloutMetrics(r, scores, task),
+      "charts/degenerate_group_frac": degenerateGroups(scores, k),
+      "charts/kl_ref": kl.kl_seq_mean,
+      "charts/entropy": a.entropy,
+      "losses/policy": a.policyLoss,
+      "losses/kl_penalty": a.klPenalty!,
+      "losses/approx_kl": a.approxKl,
+      "losses/clipfrac": a.clipFrac,
+      "losses/ratio_mean": a.ratioMean,
+      "perf/gen_s": (t1 - t0) / 1000,
+      "perf/train_s": (t2 - t1) / 1000,
+      "perf/submits": r.rollout.submits + 1,
+    });
+  }
+  await loop.finish();
+  for (const x of [refWs, trainer, rollouts.sampler, ...Object.values(buf)]) x.destroy();
+  return { actor, reference: ref, history: loop.history };
+}
+
+/** Share of groups whose k scores are all equal: their advantages are 0, so they teach nothing (GRPO's blind spot). */
+export function degenerateGroups(scores: ArrayLike<number>, k: number): number {
+  let n = 0;
+  for (let g = 0; g < scores.length / k; g++) {
+    let same = true;
+    for (let j = 1; j < k; j++) same &&= scores[g * k + j] === scores[g * k];
+    if (same) n++;
+  }
+  return n / (scores.length / k);
+}

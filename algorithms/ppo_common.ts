@@ -1,0 +1,118 @@
+/**
+ * Pieces PPO and GRPO share: the generation and optimizer config sections, the learning-rate schedules, the rollout
+ * metrics, and the iteration log (progress bar, run directory, in-memory history).
+ * @module
+ */
+import { cosineSchedule, type Schedule, warmupStepsFor } from "../nn/schedule.ts";
+import { opt } from "../util/config.ts";
+import { type Progress, progress } from "../util/progress.ts";
+import type { MetricRow, RunDir } from "../util/run_dir.ts";
+import type { PromptTask, RolloutData } from "./ppo_rollout.ts";
+
+/** Sampling of rollouts: paper Appendix A.2 (temperature 1, top-k 200), ReaLHF for what the paper leaves open. */
+export const GENERATION_SCHEMA = {
+  maxNewTokens: opt(
+    16,
+    "Most tokens per response, EOS included (paper: 256 dialogue, 1024 code; our testbeds' answers fit 16)",
+    {
+      int: true,
+      min: 1,
+    },
+  ),
+  minNewTokens: opt(0, "EOS is forbidden before this many tokens (never = maxNewTokens: PAPER.md §9.6 pitfall)", {
+    int: true,
+    min: 0,
+  }),
+  temperature: opt(1, "Sampling temperature (paper A.2: 1.0)", { min: 0 }),
+  topK: opt(200, "Top-k (paper A.2: 200; 0 = off)", { int: true, min: 0 }),
+  topP: opt(1, "Nucleus mass (not in the paper, ReaLHF default 0.9; 1 = off, the paper's setting)", {
+    min: 0.001,
+    max: 1,
+  }),
+};
+
+/** An optimizer section: AdamW with ReaLHF's settings and a cosine schedule with warm-up (PAPER.md §5.5). */
+export function optimSchema(lr: number, doc: string) {
+  return {
+    lr: opt(lr, doc, { min: 0 }),
+    warmupProportion: opt(0.02, "Linear warm-up share of the updates (ReaLHF warmup_steps_proportion)", {
+      min: 0,
+      max: 1,
+    }),
+    minLrRatio: opt(0, "Cosine decay ends at this fraction of lr (ReaLHF min_lr_ratio)", { min: 0, max: 1 }),
+    weightDecay: opt(0.05, "AdamW weight decay (ReaLHF)", { min: 0 }),
+    maxGradNorm: opt(1, "Clip the global gradient norm to this (ReaLHF 1.0); 0 = off", { min: 0 }),
+  };
+}
+
+type OptimFields = { lr: number; warmupProportion: number; minLrRatio: number };
+
+/** The cosine schedules of the actor (and critic) over `updates` optimizer steps. */
+export function schedules(
+  cfg: { actor: OptimFields; critic?: OptimFields },
+  updates: number,
+): { actor: Schedule; critic: Schedule } {
+  const make = (o: OptimFields) =>
+    cosineSchedule({
+      lr: o.lr,
+      totalSteps: updates,
+      warmupSteps: warmupStepsFor(updates, o.warmupProportion),
+      minLrRatio: o.minLrRatio,
+    });
+  const actor = make(cfg.actor);
+  return { actor, critic: cfg.critic ? make(cfg.critic) : actor };
+}
+
+function meanStd(a: ArrayLike<number>): [number, number] {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  const mean = s / a.length;
+  let q = 0;
+  for (let i = 0; i < a.length; i++) q += (a[i] - mean) ** 2;
+  return [mean, Math.sqrt(q / a.length)];
+}
+
+/** Reward mean and spread over the batch, response length, terminated share, and the gold score when known. */
+export function rolloutMetrics(r: RolloutData, scores: ArrayLike<number>, task: PromptTask): Record<string, number> {
+  const [mean, std] = meanStd(scores);
+  const m: Record<string, number> = {
+    "charts/reward_mean": mean,
+    "charts/reward_std": std,
+    "charts/response_len": r.responseLenMean,
+    "charts/terminated_frac": r.terminatedFrac,
+  };
+  if (task.gold) m["charts/gold_mean"] = meanStd(r.prompts.map((p, i) => task.gold!(p, r.responses[i])))[0];
+  return m;
+}
+
+/** The log of an RL run: history in memory, metrics.jsonl and summary.json in the run directory, a progress bar. */
+export class RlLoop {
+  readonly history: MetricRow[] = [];
+  readonly #bar: Progress | null;
+  readonly #run: RunDir | null;
+
+  constructor(name: string, iterations: number, o: { run?: RunDir | null; progress?: boolean }) {
+    this.#run = o.run ?? null;
+    this.#bar = o.progress === false ? null : progress(name, iterations);
+  }
+
+  /** Advances the progress bar at a non-logging iteration. */
+  tick(iteration: number): void {
+    this.#bar?.update(iteration);
+  }
+
+  /** Records one logged iteration. */
+  async log(iteration: number, metrics: Record<string, number>): Promise<void> {
+    const row = { step: iteration, ...metrics } as MetricRow;
+    this.history.push(row);
+    await this.#run?.log(iteration, metrics);
+    const r = metrics["charts/reward_mean"], kl = metrics["charts/kl_ref"];
+    this.#bar?.update(iteration, `reward=${r?.toFixed(3)} kl=${kl?.toFixed(3)}`);
+  }
+
+  /** Stops the bar and writes the last logged row as the run's summary. */
+  async finish(): Promise<void> {
+    this.#bar?.stop();
+    await this.#run?.writeSummary({ final: this.history.at(-1) ?? null, iterations: this.history.length });
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * The rollout phase shared by PPO and GRPO (PAPER.md §9.5 steps 1-2): draw prompts, right-pad them to a fixed width,
+ * sample responses from the actor on the GPU (nn/sampler.ts: a few submits per generation, never one per token),
+ * and decode the responses to text for the scorer and the logs.
+ *
+ * Prompts are padded to `maxPromptLen` (ReaLHF `PromptOnlyDatasetConfig.max_prompt_len`), so every rollout batch
+ * has the same width T = maxPromptLen + maxNewTokens and the training workspaces are made once.
+ *
+ * @example
+ * ```ts
+ * const phase = new RolloutPhase(actor, task.tokenizer, { batchSize: 64, maxPromptLen: 8, generation: cfg.generation });
+ * const r = await phase.generate(prompts, rng.split("rollout"), iteration);
+ * r.rollout.gpu.tokens; r.responses[0]; r.responseLenMean;
+ * ```
+ * @module
+ */
+import type { Rng } from "../kernels/rng.ts";
+import type { Gpt } from "../nn/gpt.ts";
+import { type PromptBatch, type Rollout, Sampler } from "../nn/sampler.ts";
+import type { CharTokenizer } from "../testbeds/tokenizer.ts";
+
+/** What an RL algorithm needs of a testbed: its tokenizer, a prompt generator, and optionally its gold judge. */
+export interface PromptTask {
+  readonly tokenizer: CharTokenizer;
+  /** A prompt drawn from `rng` (text, no special tokens). */
+  prompt(rng: Rng): string;
+  /** The hidden gold judge, logged as `charts/gold_mean` beside the training reward when present. */
+  gold?(prompt: string, response: string): number;
+}
+
+/** Sampling settings of a rollout (paper Appendix A.2 defaults in the algorithm configs). */
+export interface GenerationSettings {
+  maxNewTokens: number;
+  minNewTokens: number;
+  temperature: number;
+  topK: number;
+  topP: number;
+}
+
+/** A generation with its text. */
+export interface RolloutData {
+  rollout: Rollout;
+  prompts: string[];
+  /** Decoded responses, special tokens dropped (the EOS that ended one is not part of its text). */
+  responses: string[];
+  /** Mean generated tokens per sequence, EOS included. */
+  responseLenMean: number;
+  /** Fraction of responses that ended with EOS (the rest were cut at maxNewTokens and get no task reward). */
+  terminatedFrac: number;
+}
+
+/** Right-pads `BOS prompt SEP` rows to `width`; a longer prompt is a RangeError naming it. */
+export function promptBatch(tok: CharTokenizer, prompts: readonly string[], width: number): PromptBatch {
+  const tokens = new Uint32Array(prompts.length * width).fill(tok.pad);
+  const lengths = new Uint32Array(prompts.length);
+  prompts.forEach((p, b) => {
+    const ids = [tok.bos, ...tok.encode(p), tok.sep];
+    if (ids.length > width) {
+      throw new RangeError(
+        `Prompt ${b} (${JSON.stringify(p)}) takes ${ids.length} tokens with BOS and SEP, over maxPromptLen ${width}`,
+      );
+    }
+    tokens.set(ids, b * width);
+    lengths[b] = ids.length;
+  });
+  return { B: prompts.length, T: width, tokens, lengths };
+}
+
+/** Samples rollouts of a fixed shape [batch, maxPromptLen + maxNewTokens] from the actor. */
+export class RolloutPhase {
+  readonly sampler: Sampler;
+  /** Width T of every rollout. */
+  readonly width: number;
+
+  constructor(
+    readonly actor: Gpt,
+    readonly tokenizer: CharTokenizer,
+    readonly o: { batchSize: number; maxPromptLen: number; generation: GenerationSettings },
+  ) {
+    this.width = o.maxPromptLen + o.generation.maxNewTokens;
+    if (this.width > actor.config.ctx) {
+      throw new RangeError(
+        `Rollout: maxPromptLen (${o.maxPromptLen}) + maxNewTokens (${o.generation.maxNewTokens}) = ${this.width} is ` +
+          `over the model's context (${actor.config.ctx})`,
+      );
+    }
+    this.sampler = new Sampler(actor, { maxBatch: o.batchSize, maxLen: this.width });
+  }
+
+  /** Generates one rollout; the `index`-th call of a run uses its own range of the stream `key`. */
+  async generate(prompts: string[], key: Rng, index: number): Promise<RolloutData> {
+    const { batchSize: batch, maxPromptLen, generation: g } = this.o, tok = this.tokenizer;
+    if (prompts.length !== batch) throw new RangeError(`Rollout: got ${prompts.length} prompts, want ${batch}`);
+    const rollout = await this.sampler.generate(promptBatch(tok, prompts, maxPromptLen), {
+      maxNewTokens: g.maxNewTokens,
+      minNewTokens: g.minNewTokens,
+      temperature: g.temperature,
+      topK: g.topK,
+      topP: g.topP,
+      eos: tok.eos,
+      pad: tok.pad,
+      key,
+      counter: index * batch * this.width,
+    });
+    const T = this.width, targets = rollout.targets!, mask = rollout.mask!;
+    const responses = prompts.map((_, b) => {
+      const ids: number[] = [];
+      for (let t = 0; t < T; t++) if (mask[b * T + t] > 0.5) ids.push(targets[b * T + t]);
+      return tok.decode(ids, { specials: "drop" });
+    });
+    const mean = (a: ArrayLike<number>) => Array.from(a).reduce((acc, v) => acc + v, 0) / a.length;
+    return {
+      rollout,
+      prompts,
+      responses,
+      responseLenMean: mean(rollout.responseLen!),
+      terminatedFrac: mean(rollout.terminated!),
+    };
+  }
+}
