@@ -186,7 +186,7 @@ export interface PythonPeer<Info, Answer> {
 /**
  * Starts `/usr/bin/python3 script`, sends `config` as its first line and reads the info line it answers. Returns
  * the reason instead when Python is missing or the script fails to start (its last stderr line), so a benchmark can
- * say what is absent. A long-running peer lets a benchmark time the peer right after its own kernel, under the same
+ * say what is absent (and add {@link PYTHON_PEER_HELP}). A long-running peer lets a benchmark time the peer right after its own kernel, under the same
  * load.
  */
 export async function startPythonPeer<Info, Answer>(
@@ -198,7 +198,7 @@ export async function startPythonPeer<Info, Answer>(
   try {
     child = new Deno.Command(python, { args: [script], stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
   } catch (e) {
-    return { missing: `${python} cannot be run (${(e as Error).message}); ${PYTHON_PEER_HELP}` };
+    return { missing: `${python} cannot be run (${(e as Error).message})` };
   }
   const writer = child.stdin.getWriter();
   const lines = child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines()).getReader();
@@ -224,7 +224,7 @@ export async function startPythonPeer<Info, Answer>(
   } catch (e) {
     await writer.close().catch(() => {});
     await child.status;
-    return { missing: `${(e as Error).message}; ${PYTHON_PEER_HELP}` };
+    return { missing: (e as Error).message };
   }
 }
 

@@ -2,7 +2,7 @@
  * Kernel benchmark (`deno task bench`): the matmul variants on this machine's WebGPU adapter against CPU peers.
  *
  *   deno task bench [--sizes 64,128,256,512,1024] [--presets xs,s] [--batch 32] [--vocab 100]
- *                   [--budget-ms 200] [--max-ms 1500] [--no-peer]
+ *                   [--budget-ms 200] [--max-ms 1500] [--no-peer] [--python /usr/bin/python3]
  *
  * Prints, and writes to bench/results/kernels-<date>-<adapter>.json with the adapter info and git commit:
  * - the queue round trip (an empty submit awaited) and the cost of one more dispatch inside a submit;
@@ -57,6 +57,7 @@ const { values: args } = parseArgs({
     "budget-ms": { type: "string", default: "200" },
     "max-ms": { type: "string", default: "1500" },
     "no-peer": { type: "boolean", default: false },
+    python: { type: "string", default: "/usr/bin/python3" },
   },
 });
 const budgetMs = Number(args["budget-ms"]), maxMs = Number(args["max-ms"]);
@@ -125,7 +126,7 @@ const peer = args["no-peer"] ? { missing: "--no-peer was given" } : await startP
 >(new URL("./peers/matmul_peer.py", import.meta.url).pathname, {
   threads: navigator.hardwareConcurrency,
   budget_ms: budgetMs,
-});
+}, args.python);
 for (const lib of ["numpy", "torch"] as const) {
   const why = "missing" in peer ? peer.missing : "missing" in peer.info[lib] ? peer.info[lib].missing : undefined;
   if (why) console.log(`${lib} peer missing (${why}); ${PYTHON_PEER_HELP}`);
