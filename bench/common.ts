@@ -186,8 +186,8 @@ export interface PythonPeer<Info, Answer> {
 /**
  * Starts `/usr/bin/python3 script`, sends `config` as its first line and reads the info line it answers. Returns
  * the reason instead when Python is missing or the script fails to start (its last stderr line), so a benchmark can
- * say what is absent (and add {@link PYTHON_PEER_HELP}). A long-running peer lets a benchmark time the peer right after its own kernel, under the same
- * load.
+ * say what is absent (and add {@link PYTHON_PEER_HELP}). A long-running peer lets a benchmark time the peer right
+ * after its own kernel, under the same load.
  */
 export async function startPythonPeer<Info, Answer>(
   script: string,
