@@ -11,8 +11,8 @@
  * says why). There is no critic, no GAE, no value or advantage normalisation beyond the group's; the score needs no
  * scaling or clipping, since the group normalisation removes its scale and offset (up to eps).
  *
- * One iteration: the sampler's submits, then one training submit (scores, reference log-probs, advantages, M actor
- * mini-batch steps each used once, as PPO's; μ = 1 policy update per rollout in Shao et al.'s terms).
+ * One iteration: the sampler's submits, a scoring submit, then one training submit (reference log-probs, advantages,
+ * M actor mini-batch steps each used once, as PPO's; μ = 1 policy update per rollout in Shao et al.'s terms).
  *
  * @example
  * ```ts
@@ -31,7 +31,7 @@ import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { GENERATION_SCHEMA, optimSchema, RlLoop, rolloutMetrics, schedules } from "./ppo_common.ts";
 import { cloneGpt } from "./ppo_models.ts";
-import { type PromptTask, RolloutPhase } from "./ppo_rollout.ts";
+import { type PromptTask, RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
 import { PolicyTrainer } from "./ppo_update.ts";
 import type { Scorer } from "./scorer.ts";
 
@@ -118,9 +118,11 @@ export async function trainGrpo(
     const t0 = performance.now();
     const r = await rollouts.generate(prompts, sampleKey, it - 1);
     const x = r.rollout.gpu, t1 = performance.now();
+    const logging = it % cfg.logEvery === 0 || it === cfg.iterations;
+    const scores = await scoreRollout(scorer, r, buf.scores, logging);
+    const t2 = performance.now();
 
     const enc = gpu.encoder("grpo train");
-    scorer.scoreInto(enc, { prompts, responses: r.responses, tokens: x.tokens, lastIndex: x.lastIndex }, buf.scores);
     ref.forward(enc, refWs, x.tokens);
     ref.tokenLogprobs(enc, refWs, x.targets);
     // Group-normalised advantages on every response token (no critic, no GAE).
@@ -147,20 +149,17 @@ export async function trainGrpo(
       settings,
     );
 
-    const logging = it % cfg.logEvery === 0 || it === cfg.iterations;
-    const reads = logging
-      ? { scores: enc.read(buf.scores), kl: enc.read(buf.klStats), actor: trainer.readStats(enc) }
-      : null;
+    const reads = logging ? { kl: enc.read(buf.klStats), actor: trainer.readStats(enc) } : null;
     await enc.submit();
     if (!reads) {
       loop.tick(it);
       continue;
     }
-    const t2 = performance.now();
-    const [scores, kl, a] = [await reads.scores, namedStats(KL_REWARD_STATS, await reads.kl), await reads.actor];
+    const t3 = performance.now();
+    const [kl, a] = [namedStats(KL_REWARD_STATS, await reads.kl), await reads.actor];
     await loop.log(it, {
-      ...rolloutMetrics(r, scores, task),
-      "charts/degenerate_group_frac": degenerateGroups(scores, k),
+      ...rolloutMetrics(r, scores!, task),
+      "charts/degenerate_group_frac": degenerateGroups(scores!, k),
       "charts/kl_ref": kl.kl_seq_mean,
       "charts/entropy": a.entropy,
       "losses/policy": a.policyLoss,
@@ -169,8 +168,10 @@ export async function trainGrpo(
       "losses/clipfrac": a.clipFrac,
       "losses/ratio_mean": a.ratioMean,
       "perf/gen_s": (t1 - t0) / 1000,
-      "perf/train_s": (t2 - t1) / 1000,
-      "perf/submits": r.rollout.submits + 1,
+      "perf/score_s": (t2 - t1) / 1000,
+      "perf/train_s": (t3 - t2) / 1000,
+      "perf/iter_s": (performance.now() - t0) / 1000,
+      "perf/submits": r.rollout.submits + 2,
     });
   }
   await loop.finish();

@@ -35,7 +35,7 @@ import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { cloneGpt, criticFrom } from "./ppo_models.ts";
 import { GENERATION_SCHEMA, optimSchema, RlLoop, rolloutMetrics, schedules } from "./ppo_common.ts";
-import { type PromptTask, RolloutPhase } from "./ppo_rollout.ts";
+import { type PromptTask, RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
 import { CriticTrainer, PolicyTrainer } from "./ppo_update.ts";
 import { ExponentialRunningMeanStd } from "./running_stats.ts";
 import type { Scorer } from "./scorer.ts";
@@ -181,11 +181,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
     const logging = it % cfg.logEvery === 0 || it === cfg.iterations;
 
     // 2. The scoring submit: the task score of each response (§9.5 step 3), left on the GPU.
-    const encScore = gpu.encoder("ppo score");
-    const scoreInput = { prompts, responses: r.responses, tokens: x.tokens, lastIndex: x.lastIndex };
-    scorer.scoreInto(encScore, scoreInput, buf.scores);
-    const scores = logging ? encScore.read(buf.scores) : null;
-    await encScore.submit();
+    const scores = await scoreRollout(scorer, r, buf.scores, logging);
     const t2 = performance.now();
 
     // 3. The training submit.
@@ -252,7 +248,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
     const adv = reads.adv ? namedStats(WHITEN_STATS, await reads.adv) : null;
     const [a, c] = [await reads.actor, await reads.critic];
     await loop.log(it, {
-      ...rolloutMetrics(r, await scores!, task),
+      ...rolloutMetrics(r, scores!, task),
       "charts/kl_ref": kl.kl_seq_mean,
       "charts/task_reward_mean": kl.task_reward_mean,
       ...(adv ? { "charts/adv_mean": adv.mean, "charts/adv_std": adv.std } : {}),
@@ -268,6 +264,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
       "perf/gen_s": (t1 - t0) / 1000,
       "perf/score_s": (t2 - t1) / 1000,
       "perf/train_s": (t3 - t2) / 1000,
+      "perf/iter_s": (performance.now() - t0) / 1000,
       "perf/submits": r.rollout.submits + 2,
     });
   }

@@ -15,9 +15,11 @@
  * @module
  */
 import type { Rng } from "../kernels/rng.ts";
+import type { Tensor } from "../kernels/tensor.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { type PromptBatch, type Rollout, Sampler } from "../nn/sampler.ts";
 import type { CharTokenizer } from "../testbeds/tokenizer.ts";
+import type { Scorer } from "./scorer.ts";
 
 /** What an RL algorithm needs of a testbed: its tokenizer, a prompt generator, and optionally its gold judge. */
 export interface PromptTask {
@@ -117,4 +119,23 @@ export class RolloutPhase {
       terminatedFrac: mean(rollout.terminated!),
     };
   }
+}
+
+/**
+ * The scoring submit (PAPER.md §9.5 step 3): the task score of each response into `out` [B], left on the GPU for
+ * the training submit; read back (one round trip) only when `read`. A reward model runs on the rollout's GPU tokens,
+ * a gold judge on the decoded text.
+ */
+export async function scoreRollout(
+  scorer: Scorer,
+  r: RolloutData,
+  out: Tensor<"f32">,
+  read: boolean,
+): Promise<Float32Array | null> {
+  const enc = r.rollout.gpu.tokens.gpu.encoder(`score ${scorer.name}`);
+  const { tokens, lastIndex } = r.rollout.gpu;
+  scorer.scoreInto(enc, { prompts: r.prompts, responses: r.responses, tokens, lastIndex }, out);
+  const scores = read ? enc.read(out) : null;
+  await enc.submit();
+  return scores;
 }

@@ -29,7 +29,7 @@ import { RolloutPhase } from "./ppo_rollout.ts";
 /** Settings of {@link sanitySft}. */
 export interface SanitySftOptions {
   seed?: number;
-  /** Model size preset, with `overrides` on top (default: d 64, 4 heads, 1 layer, context 24). */
+  /** Model size preset (default xs) and the fields that replace its sizes (default {@link SANITY_MODEL}). */
   preset?: GptPresetName;
   overrides?: Partial<GptConfig>;
   /** Steps of phase 1 (copying prompt letters) and of phase 2 (the testbed's SFT data). */
@@ -60,7 +60,7 @@ export async function sanitySft(
   const { seed = 1, preset = "xs", pretrainSteps = 60, sftSteps = 60, batch = 32, lr = 3e-3 } = o;
   const task = new SanityTask();
   const tok = task.tokenizer;
-  const config = gptPreset(preset, { vocab: tok.vocabSize, ...SANITY_MODEL, ...o.overrides });
+  const config = gptPreset(preset, { vocab: tok.vocabSize, ...(o.overrides ?? SANITY_MODEL) });
   const policy = new Gpt(gpu, config, "sft");
   const rng = new Rng(seed);
   policy.params.initialize(rng.split("init"));
