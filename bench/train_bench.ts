@@ -25,7 +25,8 @@ import { Gpt } from "../nn/gpt.ts";
 import { gptPreset, type GptPresetName } from "../nn/gpt_config.ts";
 import { Sampler } from "../nn/sampler.ts";
 import { gptDecodeFlops, gptTrainFlops } from "../algorithms/flops.ts";
-import { autotune, median, Peer, profileOf, writeRecord } from "./train_bench_lib.ts";
+import { fmt as f, median, PYTHON_PEER_HELP, startPythonPeer, writeRecord } from "./common.ts";
+import { alternate, autotune, profileOf } from "./train_bench_lib.ts";
 
 const { values: a } = parseArgs({
   args: Deno.args,
@@ -46,19 +47,23 @@ const loadBefore = Deno.loadavg();
 console.log(
   `adapter: ${gpu.info.description} (${gpu.info.backend}); load average ${loadBefore.map((x) => x.toFixed(2))}`,
 );
-const f = (x: number, d = 1) => x.toFixed(d);
 
-/** Times `n` calls of `fn` (ms each), running `between` after each (the peer's turn). */
-async function alternate(n: number, fn: () => Promise<unknown>, between: () => Promise<number | null>) {
-  const ours: number[] = [], theirs: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t0 = performance.now();
-    await fn();
-    ours.push(performance.now() - t0);
-    const p = await between();
-    if (p !== null) theirs.push(p);
+/** What the peer says about itself (bench/peers/train_peer.py). */
+interface PeerInfo {
+  torch: string;
+  threads: number;
+  params: number;
+}
+
+/** Starts the PyTorch peer for one model and batch; null, with the reason printed once, when it is missing. */
+async function startPeer(config: Record<string, number>) {
+  const script = new URL("./peers/train_peer.py", import.meta.url).pathname;
+  const peer = await startPythonPeer<PeerInfo, { ms: number; error?: string }>(script, config);
+  if ("missing" in peer) {
+    console.log(`PyTorch peer unavailable: ${peer.missing}; ${PYTHON_PEER_HELP}`);
+    return null;
   }
-  return { ours, theirs };
+  return peer;
 }
 
 async function benchPreset(preset: GptPresetName): Promise<Record<string, unknown>> {
@@ -94,7 +99,7 @@ async function benchPreset(preset: GptPresetName): Promise<Record<string, unknow
     await enc.submit();
     await gpu.sync();
   };
-  const peer = a["no-peer"] ? null : await Peer.start({
+  const peer = a["no-peer"] ? null : await startPeer({
     vocab: V,
     ctx: T,
     d: config.d,
@@ -107,7 +112,12 @@ async function benchPreset(preset: GptPresetName): Promise<Record<string, unknow
     prompt_len: PROMPT,
     new_tokens: newTokens,
   });
-  const peerTurn = (cmd: "train" | "sample") => async () => peer ? (await peer.call(cmd)).ms as number : null;
+  const peerTurn = (op: "train" | "sample") => async () => {
+    if (!peer) return null;
+    const r = await peer.ask({ op });
+    if (r.error) throw new Error(`PyTorch peer: ${r.error}`);
+    return r.ms;
+  };
   await alternate(warmup, timedStep, peerTurn("train")); // compile pipelines, build bind groups; warm the peer
   const train = await alternate(steps, timedStep, peerTurn("train"));
   const roundTrip = (await alternate(5, () => gpu.sync(), () => Promise.resolve(null))).ours;
@@ -139,7 +149,15 @@ async function benchPreset(preset: GptPresetName): Promise<Record<string, unknow
   const sMs = median(sampling.ours), sTokens = (SAMPLE_B * newTokens) / (sMs / 1e3);
   const sGflops = gptDecodeFlops(config, SAMPLE_B, PROMPT + newTokens - 1) / (sMs / 1e3) / 1e9;
   const peerStep = peer ? median(train.theirs) : null, peerSample = peer ? median(sampling.theirs) : null;
-  const ratio = peer ? { train: peerStep! / stepMs, sampling: peerSample! / sMs } : null;
+  // Throughput ratios ours / PyTorch: of the medians (the headline), and of the fastest runs (the least disturbed).
+  const ratio = peer
+    ? {
+      train: peerStep! / stepMs,
+      sampling: peerSample! / sMs,
+      train_best: Math.min(...train.theirs) / Math.min(...train.ours),
+      sampling_best: Math.min(...sampling.theirs) / Math.min(...sampling.ours),
+    }
+    : null;
   console.log(
     `\n${preset} (d ${config.d}, ${config.layers} layers, ${config.heads} heads, ctx ${T}, vocab ${V}; ` +
       `${model.params.count} params), batch ${B} x ${T}; ${dispatches} dispatches per step; matmul shape classes ` +
@@ -154,13 +172,16 @@ async function benchPreset(preset: GptPresetName): Promise<Record<string, unknow
     console.log(
       `  PyTorch ${peer.info.torch} (${peer.info.threads} threads): median ${f(peerStep!)} ms of ` +
         `[${train.theirs.map((x) => f(x)).join(", ")}] -> ${f((B * T) / (peerStep! / 1e3), 0)} tokens/s, ` +
-        `${f(flops / (peerStep! / 1e3) / 1e9, 2)} GFLOP/s; throughput ratio ours / PyTorch ${f(ratio!.train, 2)}`,
+        `${f(flops / (peerStep! / 1e3) / 1e9, 2)} GFLOP/s; throughput ratio ours / PyTorch ${f(ratio!.train, 2)} ` +
+        `(fastest runs: ${f(ratio!.train_best, 2)})`,
     );
   }
   console.log(
     `  sampling ${SAMPLE_B} x ${newTokens} new tokens: median ${f(sMs)} ms (${submits} submits) -> ` +
       `${f(sTokens, 0)} tokens/s, ${f(sGflops, 2)} GFLOP/s` +
-      (peer ? `; PyTorch ${f(peerSample!)} ms; ratio ${f(ratio!.sampling, 2)}` : ""),
+      (peer
+        ? `; PyTorch ${f(peerSample!)} ms; ratio ${f(ratio!.sampling, 2)} (fastest ${f(ratio!.sampling_best, 2)})`
+        : ""),
   );
   if (profile) {
     const mm = profile.kernels.filter((k) => k.kernel.startsWith("matmul")).reduce((s, k) => s + k.ms, 0);
@@ -198,7 +219,7 @@ async function benchPreset(preset: GptPresetName): Promise<Record<string, unknow
 
 const results = [];
 for (const preset of a.presets.split(",") as GptPresetName[]) results.push(await benchPreset(preset));
-const file = await writeRecord(gpu, {
+const file = await writeRecord(gpu, "train", {
   command: `deno task bench:train ${Deno.args.join(" ")}`.trim(),
   load_average: { before: loadBefore, after: Deno.loadavg() },
   results,

@@ -6,11 +6,12 @@ residual projections scaled by 1/sqrt(2 layers)). Step: forward, cross-entropy o
 global-norm clipping at 1.0 and AdamW (betas 0.9/0.95, eps 1e-5, weight decay 0.05 on matrices and embeddings), as
 nn/adamw.ts. Sampling: a KV cache, one position per step for the whole batch, multinomial at temperature 1.
 
-Usage: /usr/bin/python3 bench/peers/train_peer.py '{"vocab":128,"ctx":64,"d":64,"layers":2,"heads":4,
-  "batch":32,"seq":64,"threads":2,"sample_batch":64,"prompt_len":8,"new_tokens":32}'
-then one command per line on stdin, each answered by one JSON line on stdout: "info" (versions, threads,
-parameters), "train" (one timed training step: {"ms": ...}), "sample" (one timed generation: {"ms": ...}). The
-benchmark alternates its own steps with the peer's, so both see the same load on a shared machine.
+Protocol (bench/common.ts `startPythonPeer`): the first stdin line is the configuration, e.g.
+  {"vocab":128,"ctx":64,"d":64,"layers":2,"heads":4,"batch":32,"seq":64,"threads":2,"sample_batch":64,
+   "prompt_len":8,"new_tokens":32}
+answered by an info line (torch version, threads, parameters); then each request line {"op": "train"} (one timed
+training step) or {"op": "sample"} (one timed generation) is answered by {"ms": ...}. The benchmark alternates its
+own steps with the peer's, so both see the same load on a shared machine.
 """
 import json
 import math
@@ -70,7 +71,7 @@ class Gpt(torch.nn.Module):
 
 
 def main():
-    cfg = json.loads(sys.argv[1])
+    cfg = json.loads(sys.stdin.readline())
     torch.set_num_threads(cfg.get("threads", 2))
     torch.manual_seed(1)
     V, B, T = cfg["vocab"], cfg["batch"], cfg["seq"]
@@ -116,18 +117,15 @@ def main():
         fn()
         return {"ms": (time.perf_counter() - t0) * 1e3}
 
-    commands = {
-        "info": lambda: {"torch": torch.__version__, "threads": torch.get_num_threads(),
-                         "params": sum(p.numel() for p in model.parameters())},
-        "train": lambda: timed(step),
-        "sample": lambda: timed(generate),
-    }
+    info = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+            "params": sum(p.numel() for p in model.parameters())}
+    print(json.dumps(info), flush=True)
+    ops = {"train": step, "sample": generate}
     for line in sys.stdin:
-        cmd = line.strip()
-        if cmd not in commands:
-            print(json.dumps({"error": f"unknown command {cmd!r}"}), flush=True)
+        if not line.strip():
             continue
-        print(json.dumps(commands[cmd]()), flush=True)
+        op = json.loads(line).get("op")
+        print(json.dumps(timed(ops[op]) if op in ops else {"error": f"unknown op {op!r}"}), flush=True)
 
 
 if __name__ == "__main__":
