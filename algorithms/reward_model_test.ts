@@ -1,0 +1,144 @@
+/**
+ * Reward model: one step's gradient against the float64 CPU model (and the CPU objective against finite
+ * differences), held-out accuracy on the sanity task against the Bayes ceiling of its labels, checkpoints that load
+ * into a scalar-head Gpt (PPO's critic), the label ceiling itself, and bad input.
+ */
+import assert from "node:assert/strict";
+import { bradleyTerryLossCpu } from "../kernels/bradley_terry.ts";
+import { Rng } from "../kernels/rng.ts";
+import { assertBitwiseEqual, assertClose, gpuTest } from "../kernels/testing.ts";
+import { Gpt } from "../nn/gpt.ts";
+import type { GptConfig } from "../nn/gpt_config.ts";
+import { GptCpu, type ParamMap } from "../nn/gpt_cpu.ts";
+import { SanityTask } from "../testbeds/sanity.ts";
+import { resolveConfig } from "../util/config.ts";
+import { BatchBuffers, fixedWidth } from "./batch.ts";
+import { pairRows } from "./preference_batch.ts";
+import { assertGradsClose, finiteDifferenceCheck, twinModels } from "./preference_testing.ts";
+import {
+  evaluatePairs,
+  labelCeiling,
+  loadRewardModel,
+  REWARD_MODEL_SCHEMA,
+  RewardModelStep,
+  saveRewardModel,
+  trainRewardModel,
+} from "./reward_model.ts";
+import { RewardModelScorer } from "./scorer.ts";
+
+Deno.env.set("PROGRESS", "0");
+const task = new SanityTask();
+const PAIRS = [
+  { prompt: "ab", chosen: "aaab", rejected: "bcd" },
+  { prompt: "hgfe", chosen: "hh", rejected: "gfedcbah" },
+  { prompt: "c", chosen: "ccc", rejected: "" },
+];
+
+gpuTest(
+  "reward model: a step's gradient matches the float64 CPU model, which matches finite differences",
+  async (gpu) => {
+    const config: GptConfig = { vocab: 12, ctx: 16, d: 16, layers: 2, heads: 2, lmHead: false, scalarHead: true };
+    const { model, cpu, p } = twinModels(gpu, config, 3);
+    const P = PAIRS.length, b = fixedWidth(task.tokenizer, pairRows(PAIRS), 15);
+    const bufs = new BatchBuffers(gpu, 2 * P, b.T);
+    bufs.write(b);
+    const ws = model.workspace(2 * P, b.T), step = new RewardModelStep(gpu, P);
+    const enc = gpu.encoder();
+    enc.zero(model.params.grads);
+    step.record(enc, model, ws, bufs);
+    const [rg, rl] = [enc.read(model.params.grads), enc.read(step.loss)];
+    await enc.submit();
+    // CPU: scores at the last tokens, the BT loss, its gradient scattered to the last tokens, the model's backward.
+    const lossOf = (q: ParamMap) => {
+      const values = new GptCpu(config, q).forward(b.tokens, b.B, b.T).values!;
+      const s = Array.from(b.lastIndex, (j: number, r) => values[r * b.T + j]);
+      return { s, ...bradleyTerryLossCpu(s.slice(0, P), s.slice(P)) };
+    };
+    const want = lossOf(p), dvalues = new Float64Array(b.B * b.T);
+    [...want.dChosen, ...want.dRejected].forEach((g, r) => (dvalues[r * b.T + b.lastIndex[r]] = g));
+    const grads = cpu.backward(cpu.forward(b.tokens, b.B, b.T), { dvalues });
+    assertClose(await rl, [want.loss], { atol: 1e-5, label: "loss" });
+    const fd = finiteDifferenceCheck((q) => lossOf(q).loss, p, grads);
+    console.log(`${assertGradsClose(await rg, model, grads, 1e-4)}; CPU vs finite differences ${fd.toExponential(2)}`);
+    step.destroy();
+    ws.destroy();
+  },
+);
+
+gpuTest("reward model: held-out pair accuracy on the sanity task comes near the labels' Bayes ceiling", async (gpu) => {
+  // Two letters and sharp labels (τ 0.02): the RM must learn to find the prompt's first letter and count it in the
+  // response, a circuit a d-32 transformer forms only after a plateau of a few hundred steps (PyTorch shows the same
+  // plateau on these pairs; with 8 letters and τ 0.1 it lasts past 1000 steps). This task makes it form within
+  // the test's budget; the chance level is 0.5 and the labels allow at most the Bayes accuracy printed below.
+  const t = new SanityTask({ alphabet: "ab", labelTemperature: 0.02 }), rng = new Rng(1);
+  const train = SanityTask.many(rng.split("train"), 6144, (r) => t.pair(r));
+  const heldOut = SanityTask.many(rng.split("test"), 512, (r) => t.pair(r));
+  const ceiling = labelCeiling(heldOut, (p, x) => t.gold(p, x), t.options.labelTemperature);
+  const cfg = resolveConfig(REWARD_MODEL_SCHEMA, {
+    sets: ["seed=2", "model.d=32", "model.heads=2", "model.ctx=16", "lr=3e-3", "batchPairs=32", "logEvery=64"],
+  });
+  const t0 = performance.now();
+  const r = await trainRewardModel(gpu, { tokenizer: t.tokenizer, train, heldOut, config: cfg });
+  const secs = (performance.now() - t0) / 1000, acc = r.heldOut!.accuracy;
+  const first = r.metrics[0]["rm/train_accuracy"] as number;
+  console.log(
+    `${r.metrics.at(-2)!.step} steps in ${secs.toFixed(1)} s: train accuracy ${first.toFixed(3)} (first 64 steps) -> ` +
+      `held-out ${acc.toFixed(3)}; Bayes ceiling ${ceiling.bayes.toFixed(3)}, gold order on these labels ` +
+      `${ceiling.goldOrder.toFixed(3)}, chance 0.5`,
+  );
+  assert.ok(acc >= 0.8, `held-out accuracy ${acc} should be well above chance (0.5), at least 0.8`);
+  assert.ok(acc >= 0.9 * ceiling.bayes, `held-out accuracy ${acc} should reach 90% of the Bayes ceiling`);
+  assert.ok(acc <= ceiling.bayes + 0.05, `held-out accuracy ${acc} cannot beat the ceiling ${ceiling.bayes} by much`);
+  assert.equal(r.metrics.at(-1)!["rm/accuracy"], acc);
+});
+
+gpuTest(
+  "reward model: a checkpoint loads into a scalar-head Gpt that scores the same (PPO's critic init)",
+  async (gpu) => {
+    const config: GptConfig = { vocab: 12, ctx: 16, d: 16, layers: 1, heads: 2, lmHead: false, scalarHead: true };
+    const { model } = twinModels(gpu, config, 9);
+    const dir = await Deno.makeTempDir();
+    await saveRewardModel(dir, model, task.tokenizer, { outputScaling: 2, outputBias: 0.5 });
+    const { model: loaded, tokenizer, record } = await loadRewardModel(gpu, dir);
+    assert.deepEqual(loaded.config, config);
+    assert.deepEqual(tokenizer.chars, task.tokenizer.chars);
+    assert.deepEqual([record.outputScaling, record.outputBias], [2, 0.5]);
+    assertBitwiseEqual(await loaded.params.params.read(), await model.params.params.read(), "parameters");
+    // A critic is a Gpt of the same config: the same checkpoint loads into it.
+    const critic = new Gpt(gpu, { ...config }, "critic");
+    const { loadCheckpoint } = await import("../nn/checkpoint.ts");
+    await loadCheckpoint(dir, { params: critic.params });
+    const a = await evaluatePairs(model, task.tokenizer, PAIRS), c = await evaluatePairs(critic, task.tokenizer, PAIRS);
+    assertBitwiseEqual(c.chosen, a.chosen, "critic scores");
+    const scorer = new RewardModelScorer(loaded, tokenizer, record);
+    const s = await scorer.score(PAIRS.map((x) => x.prompt), PAIRS.map((x) => x.chosen));
+    assertClose(s, Array.from(a.chosen, (x) => (x - 0.5) * 2), { atol: 1e-6, label: "scorer with scaling and bias" });
+    await Deno.remove(dir, { recursive: true });
+  },
+);
+
+Deno.test("reward model: the label ceiling is the Bayes accuracy of Bradley-Terry labels", () => {
+  const gold = (_: string, r: string) => r.length / 8;
+  const pairs = [
+    { prompt: "a", chosen: "xx", rejected: "x" }, // d = 1/8: P(label) = σ(1.25)
+    { prompt: "a", chosen: "x", rejected: "xx" }, // the label goes against gold: Bayes still max(p, 1 - p)
+    { prompt: "a", chosen: "x", rejected: "y" }, // a tie: 1/2
+  ];
+  const q = 1 / (1 + Math.exp(-1.25));
+  const c = labelCeiling(pairs, gold, 0.1);
+  assert.ok(Math.abs(c.bayes - (2 * q + 0.5) / 3) < 1e-12, `bayes ${c.bayes}`);
+  assert.equal(c.goldOrder, 0.5); // 1 + 0 + 1/2 over 3
+  assert.throws(() => labelCeiling(pairs, gold, 0), /temperature must be > 0/);
+});
+
+gpuTest("reward model: bad input is an error that names it", async (gpu) => {
+  const cfg = resolveConfig(REWARD_MODEL_SCHEMA, { sets: ["batchPairs=4"] });
+  await assert.rejects(
+    trainRewardModel(gpu, { tokenizer: task.tokenizer, train: PAIRS, config: cfg }),
+    /3 training pairs, fewer than batchPairs 4/,
+  );
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ model: {}, tokenizer: {} }));
+  await assert.rejects(loadRewardModel(gpu, dir), /is not a reward model/);
+  await Deno.remove(dir, { recursive: true });
+});
