@@ -51,8 +51,8 @@ export const GRPO_SCHEMA = {
   }),
   advEps: opt(1e-4, "Added to the group std (TRL's GRPOTrainer)", { min: 0 }),
   refEmaEta: opt(0, "Reference EMA η per actor step; 0 = fixed reference", { min: 0, max: 1 }),
-  // The same scaling of the paper's 1e-5 for our d ≤ 128 models as PPO's actor (algorithms/ppo.ts says why).
-  actor: optimSchema(3e-4, "Actor learning rate (Shao et al.: 1e-6 at 7B; scaled for d ≤ 128 as PPO's)"),
+  // PPO's actor rate (algorithms/ppo.ts says why it is scaled from the paper's 1e-5).
+  actor: optimSchema(1e-3, "Actor learning rate (Shao et al.: 1e-6 at 7B; PPO's scaled rate here)"),
   logEvery: opt(1, "Read back and log metrics every this many iterations", { int: true, min: 1 }),
 };
 

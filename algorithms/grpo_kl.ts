@@ -2,7 +2,7 @@
  * GRPO's KL penalty to the reference, added to the loss rather than to the reward (Shao et al. 2024, DeepSeekMath
  * Eq. 3-4): per response token the k3 estimator
  *
- *   D_t = π_ref(a_t|s_t)/π_θ(a_t|s_t) − log(π_ref(a_t|s_t)/π_θ(a_t|s_t)) − 1 = e^{d_t} − 1 − d_t,   d_t = log π_ref − log π_θ
+ *   D_t = π_ref/π_θ − log(π_ref/π_θ) − 1 = e^{d_t} − 1 − d_t,   d_t = log π_ref(a_t|s_t) − log π_θ(a_t|s_t)
  *
  * (unbiased for KL(π_θ ‖ π_ref) on on-policy samples, and ≥ 0), and L_KL = β · (1/N) Σ_mask D_t, a token-level mean
  * over the N response tokens of the mini-batch, the same averaging as the clipped surrogate of kernels/ppo_loss.ts

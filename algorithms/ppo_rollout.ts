@@ -8,7 +8,7 @@
  *
  * @example
  * ```ts
- * const phase = new RolloutPhase(actor, task.tokenizer, { batchSize: 64, maxPromptLen: 8, generation: cfg.generation });
+ * const phase = new RolloutPhase(actor, tok, { batchSize: 64, maxPromptLen: 8, generation: cfg.generation });
  * const r = await phase.generate(prompts, rng.split("rollout"), iteration);
  * r.rollout.gpu.tokens; r.responses[0]; r.responseLenMean;
  * ```

@@ -16,7 +16,8 @@
  * @example
  * ```ts
  * const pt = new PolicyTrainer(actor, actorOpt, ref, { batch: 64, width: 24, minibatches: 4 });
- * pt.record(enc, { tokens, targets, mask, logpOld, advantages }, { lr: () => 3e-4, clipEps: 0.2, earlyStopRatio: 5, refEmaEta: 0 });
+ * const settings = { lr: () => 1e-3, clipEps: 0.2, earlyStopRatio: 5, refEmaEta: 0 };
+ * pt.record(enc, { tokens, targets, mask, logpOld, advantages }, settings);   // [B, T] rollout tensors
  * const stats = pt.readStats(enc);   // only at logging iterations
  * await enc.submit();
  * ```
