@@ -10,9 +10,11 @@
  *
  * Layout: the cache of one layer is [B, H, Tc, hd] (Tc ≥ pos + 1 positions), so the keys one query reads are
  * contiguous. One invocation per (sequence, head) appends the row and then runs an online softmax over the visible
- * keys in ascending order (one exp per key, as the fused training kernel does), with q and the accumulators in
- * registers: hd/4 vec4s when hd % 4 == 0, else hd scalars (the code is specialised per head size). Every sum runs
- * in a fixed order, so the result is bitwise reproducible; no atomics.
+ * keys in ascending order, with q and the accumulators in registers: hd/4 vec4s when hd % 4 == 0, else hd scalars
+ * (the code is specialised per head size). The arithmetic is the fused training kernel's (kernels/attention_fused.ts:
+ * q scaled first, the same dot order, the same running max and sums), so a decode step's output equals the full
+ * forward's bit for bit on the same adapter, as long as the two stay in step; the tests compare within a tolerance
+ * and report whether they are equal. Every sum runs in a fixed order, so the result is reproducible; no atomics.
  *
  * @example
  * ```ts
@@ -61,14 +63,13 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
   for (var s = 0u; s <= p.pos; s++) {
     let ko = co + s * N;
     let sc = ${r.map(dot).join(" + ")};
-    // Online softmax with one exp per key: rescale the running sums when the maximum grows.
-    let x = exp(-abs(sc - m));
-    let up = sc > m;
-    let corr = select(1.0, x, up);
-    let e = select(x, 1.0, up);
+    // Online softmax: rescale the running sums when the maximum grows.
+    let mn = max(m, sc);
+    let corr = exp(m - mn);
+    let e = exp(sc - mn);
     l = l * corr + e;
     ${r.map((j) => `a${j} = a${j} * corr + e * vc[ko + ${j}u];`).join("\n    ")}
-    m = max(m, sc);
+    m = mn;
   }
   let inv = 1.0 / l;
   let yo = b * p.c + h * N;

@@ -8,8 +8,10 @@
  * M = B·T one), the GELU fused into the fc matmul's epilogue (the same `gelu` function the elementwise kernel
  * applies), and residual adds as matmuls accumulating onto the stream (beta = 1). Only the embedding of one
  * column (kernels/embedding_decode.ts) and attention against the cache (kernels/attention_decode.ts) are new.
- * So the logits of a decode step equal a full forward pass's at that position up to the attention's summation
- * order (tests: within 1e-5; nn/sampler_test.ts).
+ * The decode attention repeats the fused training kernel's arithmetic, so the logits of a decode step equal a full
+ * forward pass's at that position bit for bit on one adapter while the kernels stay in step (nn/sampler_test.ts
+ * checks within 1e-5 and reports whether they are bitwise equal). (The sampled tokens' log-probabilities come from
+ * kernels/sample.ts, whose log-sum-exp sums in another order than the training head's: they agree to ~1e-7.)
  *
  * Memory: caches 2·L·B·T·C floats; activations 10·B·C + B·V.
  * @module
