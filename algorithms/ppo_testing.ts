@@ -18,13 +18,15 @@ import type { Gpu } from "../kernels/gpu.ts";
 import { Rng } from "../kernels/rng.ts";
 import { AdamW } from "../nn/adamw.ts";
 import { Gpt } from "../nn/gpt.ts";
+import { Sampler } from "../nn/sampler.ts";
 import { type GptConfig, gptPreset, type GptPresetName } from "../nn/gpt_config.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
 import { buildBatch, type Example } from "../testbeds/tokenizer.ts";
 import type { Overrides } from "../util/config.ts";
 import type { GRPO_SCHEMA } from "./grpo.ts";
 import type { PPO_SCHEMA } from "./ppo.ts";
-import { RolloutPhase } from "./ppo_rollout.ts";
+import { evaluatePolicy } from "./policy_eval.ts";
+import { GoldScorer } from "./scorer.ts";
 
 /** Settings of {@link sanitySft}. */
 export interface SanitySftOptions {
@@ -93,15 +95,15 @@ export async function sanitySft(
   return { policy, task, loss };
 }
 
-/** Mean gold score of `n` responses sampled from `policy` (temperature 1) to fresh prompts. */
+/** Mean gold score of `n` responses sampled from `policy` (temperature 1; algorithms/policy_eval.ts). */
 export async function sampledGold(policy: Gpt, task: SanityTask, n: number, seed: number): Promise<number> {
-  const generation = { maxNewTokens: 10, minNewTokens: 0, temperature: 1, topK: 0, topP: 1 };
-  const phase = new RolloutPhase(policy, task.tokenizer, { batchSize: n, maxPromptLen: 7, generation });
+  const sampler = new Sampler(policy, { maxBatch: n, maxLen: task.maxSequence });
   const rng = new Rng(seed);
   const prompts = Array.from({ length: n }, (_, i) => task.prompt(rng.split("prompts").split(i)));
-  const r = await phase.generate(prompts, rng.split("sample"), 0);
-  phase.sampler.destroy();
-  return r.prompts.reduce((s, p, i) => s + task.gold(p, r.responses[i]), 0) / n;
+  const gold = new GoldScorer(policy.gpu, "sanity-gold", (p, r) => task.gold(p, r));
+  const ev = await evaluatePolicy(sampler, task.tokenizer, prompts, gold, { maxNewTokens: 10 }, rng.split("sample"));
+  sampler.destroy();
+  return ev.mean;
 }
 
 /**
