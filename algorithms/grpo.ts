@@ -29,11 +29,12 @@ import { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
-import { GENERATION_SCHEMA, optimSchema, RlLoop, rolloutMetrics, schedules } from "./ppo_common.ts";
+import { GENERATION_SCHEMA, optimSchema, rolloutMetrics } from "./ppo_common.ts";
 import { cloneGpt } from "./ppo_models.ts";
 import { type PromptTask, RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
 import { PolicyTrainer } from "./ppo_update.ts";
 import type { Scorer } from "./scorer.ts";
+import { lrSchedule, TrainLog } from "./train_common.ts";
 
 /** GRPO's settings: Shao et al. 2024 where they give a value, PPO's (paper A.2) otherwise. */
 export const GRPO_SCHEMA = {
@@ -53,7 +54,10 @@ export const GRPO_SCHEMA = {
   refEmaEta: opt(0, "Reference EMA η per actor step; 0 = fixed reference", { min: 0, max: 1 }),
   // PPO's actor rate (algorithms/ppo.ts says why it is scaled from the paper's 1e-5).
   actor: optimSchema(1e-3, "Actor learning rate (Shao et al.: 1e-6 at 7B; PPO's scaled rate here)"),
-  logEvery: opt(1, "Read back and log metrics every this many iterations", { int: true, min: 1 }),
+  logEvery: opt(1, "Log every this many iterations (losses/* average the mini-batches since the last log)", {
+    int: true,
+    min: 1,
+  }),
 };
 
 /** A resolved GRPO config. */
@@ -65,8 +69,8 @@ export interface GrpoInputs {
   policy: Gpt;
   task: PromptTask;
   scorer: Scorer;
-  run?: RunDir | null;
-  progress?: boolean;
+  /** Where metrics.jsonl and summary.json go. */
+  run?: RunDir;
 }
 
 /** Runs GRPO (see the module doc). */
@@ -89,7 +93,7 @@ export async function trainGrpo(
     weightDecay: cfg.actor.weightDecay,
     maxGradNorm: cfg.actor.maxGradNorm > 0 ? cfg.actor.maxGradNorm : null,
   });
-  const lr = schedules(cfg, cfg.iterations * M).actor;
+  const lr = lrSchedule(cfg.actor, cfg.iterations * M);
 
   const rollouts = new RolloutPhase(actor, task.tokenizer, { ...cfg, batchSize: B });
   const T = rollouts.width;
@@ -109,7 +113,7 @@ export async function trainGrpo(
     klPenaltyBeta: cfg.klCoef,
   };
   const [promptRng, sampleKey] = [rng.split("prompts"), rng.split("rollout")];
-  const loop = new RlLoop("grpo", cfg.iterations, inputs);
+  const log = new TrainLog("grpo", cfg.iterations, inputs.run);
 
   for (let it = 1; it <= cfg.iterations; it++) {
     // Group sampling: each of the G prompts k times, in contiguous rows (the layout grpoAdvantages expects).
@@ -152,12 +156,12 @@ export async function trainGrpo(
     const reads = logging ? { kl: enc.read(buf.klStats), actor: trainer.readStats(enc) } : null;
     await enc.submit();
     if (!reads) {
-      loop.tick(it);
+      log.tick(it);
       continue;
     }
     const t3 = performance.now();
     const [kl, a] = [namedStats(KL_REWARD_STATS, await reads.kl), await reads.actor];
-    await loop.log(it, {
+    const row: Record<string, number> = {
       ...rolloutMetrics(r, scores!, task),
       "charts/degenerate_group_frac": degenerateGroups(scores!, k),
       "charts/kl_ref": kl.kl_seq_mean,
@@ -172,11 +176,13 @@ export async function trainGrpo(
       "perf/train_s": (t3 - t2) / 1000,
       "perf/iter_s": (performance.now() - t0) / 1000,
       "perf/submits": r.rollout.submits + 2,
-    });
+    };
+    await log.log(it, row, `gold ${row["charts/gold_mean"]?.toFixed(3)} kl ${kl.kl_seq_mean.toFixed(2)}`);
   }
-  await loop.finish();
+  log.stop();
+  await inputs.run?.writeSummary({ iterations: cfg.iterations, final: log.rows.at(-1) ?? null });
   for (const x of [refWs, trainer, rollouts.sampler, ...Object.values(buf)]) x.destroy();
-  return { actor, reference: ref, history: loop.history };
+  return { actor, reference: ref, history: log.rows };
 }
 
 /** Share of groups whose k scores are all equal: their advantages are 0, so they teach nothing (GRPO's blind spot). */

@@ -17,7 +17,7 @@ gpuTest("GRPO on the sanity task improves the gold reward over the SFT start", a
   const t1 = performance.now();
   const cfg = config();
   const scorer = new GoldScorer(gpu, "sanity-gold", (p, r) => task.gold(p, r));
-  const { history } = await trainGrpo(cfg, { policy, task, scorer, progress: false });
+  const { history } = await trainGrpo(cfg, { policy, task, scorer });
   const t2 = performance.now();
   const gold = history.map((r) => r["charts/gold_mean"] as number);
   const kl = history.map((r) => r["losses/kl_penalty"] as number);
@@ -40,8 +40,7 @@ Deno.test("GRPO: degenerate groups (all k scores equal) are counted", () => {
 gpuTest("GRPO: bad settings are errors naming the field and the value", async (gpu) => {
   const { policy, task } = await sanitySft(gpu, { pretrainSteps: 0, sftSteps: 1 });
   const scorer = new GoldScorer(gpu, "gold", (p, r) => task.gold(p, r));
-  const go = (...sets: string[]) =>
-    trainGrpo(config(["iterations=1", ...sets]), { policy, task, scorer, progress: false });
+  const go = (...sets: string[]) => trainGrpo(config(["iterations=1", ...sets]), { policy, task, scorer });
   await assert.rejects(go("prompts=3", "groupSize=3"), /prompts·groupSize = 9 is not a multiple of minibatches 4/);
   await assert.rejects(go("earlyStopRatio=0.5"), /earlyStopRatio must be 0 \(off\) or >= 1/);
   assert.throws(() => config(["groupSize=1"]), /groupSize' must be >= 2/);

@@ -40,11 +40,12 @@ import type { Gpt } from "../nn/gpt.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { cloneGpt, criticFrom } from "./ppo_models.ts";
-import { GENERATION_SCHEMA, optimSchema, RlLoop, rolloutMetrics, schedules } from "./ppo_common.ts";
+import { GENERATION_SCHEMA, optimSchema, rolloutMetrics } from "./ppo_common.ts";
 import { type PromptTask, RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
 import { CriticTrainer, PolicyTrainer } from "./ppo_update.ts";
 import { ExponentialRunningMeanStd } from "./running_stats.ts";
 import type { Scorer } from "./scorer.ts";
+import { lrSchedule, TrainLog } from "./train_common.ts";
 
 /** PPO's settings; defaults are the paper's Appendix A.2 and ReaLHF's (PAPER.md §5.5) unless the doc says why. */
 export const PPO_SCHEMA = {
@@ -98,7 +99,10 @@ export const PPO_SCHEMA = {
   // keeping the paper's 2:1 actor:critic ratio.
   actor: optimSchema(1e-3, "Actor learning rate (paper A.2: 1e-5 at 7B; scaled ×100 for d ≤ 256, see above)"),
   critic: optimSchema(5e-4, "Critic learning rate (paper A.2: 5e-6 at 7B; scaled as the actor's)"),
-  logEvery: opt(1, "Read back and log metrics every this many iterations", { int: true, min: 1 }),
+  logEvery: opt(1, "Log every this many iterations (losses/* average the mini-batches since the last log)", {
+    int: true,
+    min: 1,
+  }),
 };
 
 /** A resolved PPO config. */
@@ -113,9 +117,8 @@ export interface PpoInputs {
   scorer: Scorer;
   /** The reward model whose parameters initialise the critic (criticInit "reward_model"). */
   rewardModel?: Gpt | null;
-  run?: RunDir | null;
-  /** Show a progress bar on stderr (default true; PROGRESS=0 silences it). */
-  progress?: boolean;
+  /** Where metrics.jsonl and summary.json go. */
+  run?: RunDir;
 }
 
 /** The trained models and the logged metrics. */
@@ -147,7 +150,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
   const optim = (m: Gpt, o: PpoConfig["actor"]) =>
     new AdamW(m.params, { weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm > 0 ? o.maxGradNorm : null });
   const [actorOpt, criticOpt] = [optim(actor, cfg.actor), optim(critic, cfg.critic)];
-  const lr = schedules(cfg, cfg.iterations * M);
+  const lr = { actor: lrSchedule(cfg.actor, cfg.iterations * M), critic: lrSchedule(cfg.critic, cfg.iterations * M) };
 
   // Derived sizes and buffers: every rollout is [B, T], T = maxPromptLen + maxNewTokens.
   const rollouts = new RolloutPhase(actor, task.tokenizer, cfg);
@@ -177,7 +180,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
   };
   const criticSettings = { lr: lr.critic, valueClipEps: cfg.valueClip ? cfg.valueClipEps : Infinity };
   const [promptRng, sampleKey] = [rng.split("prompts"), rng.split("rollout")];
-  const loop = new RlLoop("ppo", cfg.iterations, inputs);
+  const log = new TrainLog("ppo", cfg.iterations, inputs.run);
 
   for (let it = 1; it <= cfg.iterations; it++) {
     // 1. Prompts and responses (the sampler's submits).
@@ -247,7 +250,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
       : null;
     await enc.submit();
     if (!reads) {
-      loop.tick(it);
+      log.tick(it);
       continue;
     }
     const t3 = performance.now();
@@ -255,7 +258,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
     // The advantages' mean and spread before whitening (only measured when advantage normalisation is on).
     const adv = reads.adv ? namedStats(WHITEN_STATS, await reads.adv) : null;
     const [a, c] = [await reads.actor, await reads.critic];
-    await loop.log(it, {
+    const row: Record<string, number> = {
       ...rolloutMetrics(r, scores!, task),
       "charts/kl_ref": kl.kl_seq_mean,
       "charts/task_reward_mean": kl.task_reward_mean,
@@ -274,10 +277,12 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
       "perf/train_s": (t3 - t2) / 1000,
       "perf/iter_s": (performance.now() - t0) / 1000,
       "perf/submits": r.rollout.submits + 2,
-    });
+    };
+    await log.log(it, row, `gold ${row["charts/gold_mean"]?.toFixed(3)} kl ${kl.kl_seq_mean.toFixed(2)}`);
   }
-  await loop.finish();
+  log.stop();
+  await inputs.run?.writeSummary({ iterations: cfg.iterations, final: log.rows.at(-1) ?? null });
   for (const x of [refWs, criticWs, actorTrainer, criticTrainer, rollouts.sampler, ...Object.values(buf)]) x.destroy();
   rms?.state.destroy();
-  return { actor, reference: ref, critic, history: loop.history };
+  return { actor, reference: ref, critic, history: log.rows };
 }

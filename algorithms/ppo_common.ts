@@ -1,12 +1,9 @@
 /**
- * Pieces PPO and GRPO share: the generation and optimizer config sections, the learning-rate schedules, the rollout
- * metrics, and the iteration log (progress bar, run directory, in-memory history).
+ * Pieces PPO and GRPO share: the generation and optimizer config sections (the schedule an optimizer section
+ * describes is train_common.ts's `lrSchedule`) and the rollout metrics.
  * @module
  */
-import { cosineSchedule, type Schedule, warmupStepsFor } from "../nn/schedule.ts";
 import { opt } from "../util/config.ts";
-import { type Progress, progress } from "../util/progress.ts";
-import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import type { PromptTask, RolloutData } from "./ppo_rollout.ts";
 
 /** Sampling of rollouts: paper Appendix A.2 (temperature 1, top-k 200), ReaLHF for what the paper leaves open. */
@@ -45,24 +42,6 @@ export function optimSchema(lr: number, doc: string) {
   };
 }
 
-type OptimFields = { lr: number; warmupProportion: number; minLrRatio: number };
-
-/** The cosine schedules of the actor (and critic) over `updates` optimizer steps. */
-export function schedules(
-  cfg: { actor: OptimFields; critic?: OptimFields },
-  updates: number,
-): { actor: Schedule; critic: Schedule } {
-  const make = (o: OptimFields) =>
-    cosineSchedule({
-      lr: o.lr,
-      totalSteps: updates,
-      warmupSteps: warmupStepsFor(updates, o.warmupProportion),
-      minLrRatio: o.minLrRatio,
-    });
-  const actor = make(cfg.actor);
-  return { actor, critic: cfg.critic ? make(cfg.critic) : actor };
-}
-
 function meanStd(a: ArrayLike<number>): [number, number] {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i];
@@ -83,36 +62,4 @@ export function rolloutMetrics(r: RolloutData, scores: ArrayLike<number>, task: 
   };
   if (task.gold) m["charts/gold_mean"] = meanStd(r.prompts.map((p, i) => task.gold!(p, r.responses[i])))[0];
   return m;
-}
-
-/** The log of an RL run: history in memory, metrics.jsonl and summary.json in the run directory, a progress bar. */
-export class RlLoop {
-  readonly history: MetricRow[] = [];
-  readonly #bar: Progress | null;
-  readonly #run: RunDir | null;
-
-  constructor(name: string, iterations: number, o: { run?: RunDir | null; progress?: boolean }) {
-    this.#run = o.run ?? null;
-    this.#bar = o.progress === false ? null : progress(name, iterations);
-  }
-
-  /** Advances the progress bar at a non-logging iteration. */
-  tick(iteration: number): void {
-    this.#bar?.update(iteration);
-  }
-
-  /** Records one logged iteration. */
-  async log(iteration: number, metrics: Record<string, number>): Promise<void> {
-    const row = { step: iteration, ...metrics } as MetricRow;
-    this.history.push(row);
-    await this.#run?.log(iteration, metrics);
-    const r = metrics["charts/reward_mean"], kl = metrics["charts/kl_ref"];
-    this.#bar?.update(iteration, `reward=${r?.toFixed(3)} kl=${kl?.toFixed(3)}`);
-  }
-
-  /** Stops the bar and writes the last logged row as the run's summary. */
-  async finish(): Promise<void> {
-    this.#bar?.stop();
-    await this.#run?.writeSummary({ final: this.history.at(-1) ?? null, iterations: this.history.length });
-  }
 }

@@ -33,7 +33,7 @@ gpuTest("PPO on the sanity task raises the gold reward well above the SFT start 
   const cfg = config();
   const run = await RunDir.create("ppo", "sanity", { config: cfg, adapter: gpu.info, root });
   const scorer = new GoldScorer(gpu, "sanity-gold", (p, r) => task.gold(p, r));
-  const { history } = await trainPpo(cfg, { policy, task, scorer, run, progress: false });
+  const { history } = await trainPpo(cfg, { policy, task, scorer, run });
   const t2 = performance.now();
   const gold = curve(history, "charts/gold_mean"), kl = curve(history, "charts/kl_ref");
   const late = mean(gold.slice(-10));
@@ -65,7 +65,7 @@ gpuTest("PPO: the same seed twice gives bitwise identical metrics; another seed 
   const scorer = new GoldScorer(gpu, "gold", (p, r) => task.gold(p, r));
   const run = async (seed: number) => {
     const cfg = config([`seed=${seed}`, "iterations=3", "batchSize=16"]);
-    const { history } = await trainPpo(cfg, { policy, task, scorer, progress: false });
+    const { history } = await trainPpo(cfg, { policy, task, scorer });
     return history.flatMap((r) => Object.entries(r).filter(([k]) => !k.startsWith("perf/")).map(([, v]) => +v));
   };
   const [a, b, c] = [await run(5), await run(5), await run(6)];
@@ -80,7 +80,7 @@ gpuTest(
     const scorer = new GoldScorer(gpu, "gold", (p, r) => task.gold(p, r));
     const run = async (...sets: string[]) => {
       const cfg = config(["iterations=4", "batchSize=16", ...sets]);
-      return (await trainPpo(cfg, { policy, task, scorer, progress: false })).history;
+      return (await trainPpo(cfg, { policy, task, scorer })).history;
     };
     const base = await run();
     const keys = ["losses/policy", "losses/approx_kl", "losses/value", "losses/explained_variance"];
@@ -104,7 +104,7 @@ gpuTest(
     const dist = (a: Float32Array, b: Float32Array) => Math.sqrt(a.reduce((s, v, i) => s + (v - b[i]) ** 2, 0));
     for (const eta of [0, 0.2]) {
       const cfg = config([`refEmaEta=${eta}`, "iterations=3", "batchSize=16"]);
-      const { actor, reference } = await trainPpo(cfg, { policy, task, scorer, progress: false });
+      const { actor, reference } = await trainPpo(cfg, { policy, task, scorer });
       const [a, r] = [await actor.params.params.read(), await reference.params.params.read()];
       if (eta === 0) assertBitwiseEqual(r, sft, "reference with η = 0");
       else {
@@ -127,7 +127,7 @@ gpuTest("PPO with a reward-model scorer: the critic starts as an exact copy of t
   assertBitwiseEqual(await fromPolicy.params.get("h0.mlp.wfc").read(), await policy.params.get("h0.mlp.wfc").read());
   const cfg = config(["iterations=2", "batchSize=16", "criticInit=reward_model"]);
   const scorer = new RewardModelScorer(rm, task.tokenizer);
-  const { history } = await trainPpo(cfg, { policy, task, scorer, rewardModel: rm, progress: false });
+  const { history } = await trainPpo(cfg, { policy, task, scorer, rewardModel: rm });
   assert.ok(history.every((r) => Number.isFinite(r["charts/reward_mean"] as number)));
   assert.ok("charts/gold_mean" in history[0], "the gold judge is logged beside the reward model's scores");
 });
@@ -135,8 +135,7 @@ gpuTest("PPO with a reward-model scorer: the critic starts as an exact copy of t
 gpuTest("PPO: bad settings are errors naming the field and the value", async (gpu) => {
   const { policy, task } = await smallSft(gpu);
   const scorer = new GoldScorer(gpu, "gold", (p, r) => task.gold(p, r));
-  const go = (...sets: string[]) =>
-    trainPpo(config(["iterations=1", ...sets]), { policy, task, scorer, progress: false });
+  const go = (...sets: string[]) => trainPpo(config(["iterations=1", ...sets]), { policy, task, scorer });
   await assert.rejects(go("batchSize=18"), /batchSize 18 is not a multiple of minibatches 4/);
   await assert.rejects(go("criticInit=reward_model"), /criticInit is 'reward_model' but no rewardModel was given/);
   await assert.rejects(go("earlyStopRatio=0.5"), /earlyStopRatio must be 0 \(off\) or >= 1/);

@@ -18,14 +18,13 @@
  * const pt = new PolicyTrainer(actor, actorOpt, ref, { batch: 64, width: 24, minibatches: 4 });
  * const settings = { lr: () => 1e-3, clipEps: 0.2, earlyStopRatio: 5, refEmaEta: 0 };
  * pt.record(enc, { tokens, targets, mask, logpOld, advantages }, settings);   // [B, T] rollout tensors
- * const stats = pt.readStats(enc);   // only at logging iterations
+ * const stats = pt.readStats(enc);   // only at logging iterations: means over the mini-batches since the last read
  * await enc.submit();
  * ```
  * @module
  */
 import type { StepEncoder } from "../kernels/encoder.ts";
 import { emaParams } from "../kernels/ema.ts";
-import type { Gpu } from "../kernels/gpu.ts";
 import { PPO_ACTOR_STATS, ppoActorLoss } from "../kernels/ppo_loss.ts";
 import { maskedMean } from "../kernels/reduce.ts";
 import type { Tensor } from "../kernels/tensor.ts";
@@ -34,6 +33,7 @@ import type { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import { KL_PENALTY_STATS, klPenalty } from "./grpo_kl.ts";
+import { StatsAccumulator } from "./train_common.ts";
 
 /** Rollout-batch sizes: B sequences of width T, split into M mini-batches of B / M. */
 export interface BatchShape {
@@ -83,7 +83,7 @@ export interface CriticSettings {
   valueClipEps: number;
 }
 
-/** Per-mini-batch stats, averaged over the mini-batches when read. */
+/** Stats of the actor's mini-batches, averaged over those recorded since the last read. */
 export interface ActorStats {
   policyLoss: number;
   approxKl: number;
@@ -95,7 +95,7 @@ export interface ActorStats {
   klPenalty?: number;
 }
 
-/** Per-mini-batch value-loss stats, averaged over the mini-batches when read. */
+/** Value-loss stats of the critic's mini-batches, averaged over those recorded since the last read. */
 export interface CriticStats {
   valueLoss: number;
   valueClipFrac: number;
@@ -119,34 +119,6 @@ function sliceRows(enc: StepEncoder, src: Tensor, dst: Tensor, m: number): void 
   enc.copy(src.view(m * b * t, [b, t]), dst);
 }
 
-/**
- * Stats of M mini-batches in one buffer read back with one copy: mini-batch m, part j (one kernel's stats vector)
- * sits at its own 256-byte-aligned slot, as a binding must.
- */
-export class StatSlots {
-  static readonly SLOT = 64; // floats: 256 bytes
-  readonly buf: Tensor<"f32">;
-  constructor(gpu: Gpu, readonly rows: number, readonly parts: readonly number[], label: string) {
-    if (parts.some((n) => n > StatSlots.SLOT)) throw new RangeError(`StatSlots: a part is over ${StatSlots.SLOT}`);
-    this.buf = gpu.zeros([rows * parts.length * StatSlots.SLOT], "f32", label);
-  }
-  /** The slot of mini-batch m, part j. */
-  at(m: number, j: number): Tensor<"f32"> {
-    return this.buf.view((m * this.parts.length + j) * StatSlots.SLOT, [this.parts[j]]);
-  }
-  /** Stages the buffer for readback; resolves to each part's values averaged over the mini-batches. */
-  async readMeans(enc: StepEncoder): Promise<number[][]> {
-    const all = await enc.read(this.buf);
-    return this.parts.map((n, j) =>
-      Array.from({ length: n }, (_, i) => {
-        let s = 0;
-        for (let m = 0; m < this.rows; m++) s += all[(m * this.parts.length + j) * StatSlots.SLOT + i];
-        return s / this.rows;
-      })
-    );
-  }
-}
-
 /** The actor's mini-batch updates (and the reference EMA after each). */
 export class PolicyTrainer {
   readonly mb: number;
@@ -155,8 +127,8 @@ export class PolicyTrainer {
   readonly #targets: Tensor<"u32">;
   readonly #f32: Record<"mask" | "logpOld" | "advantages" | "logpRef", Tensor<"f32">>;
   readonly #loss: Tensor<"f32">;
-  readonly #stats: StatSlots; // per mini-batch: PPO_ACTOR_STATS, mean entropy, KL_PENALTY_STATS
-  #withKl = false;
+  // One mini-batch's stats, added on the GPU to sums read at logging iterations.
+  readonly #stats: Record<"ppo" | "entropy" | "kl", { one: Tensor<"f32">; acc: StatsAccumulator }>;
 
   constructor(readonly actor: Gpt, readonly opt: AdamW, readonly ref: Gpt | null, readonly shape: BatchShape) {
     this.mb = checkShape(shape);
@@ -171,15 +143,21 @@ export class PolicyTrainer {
       logpRef: gpu.tensor(s, "f32", "mb.logp_ref"),
     };
     this.#loss = gpu.tensor([1], "f32", "actor.loss");
-    const parts = [PPO_ACTOR_STATS.length, 1, KL_PENALTY_STATS.length];
-    this.#stats = new StatSlots(gpu, shape.minibatches, parts, "actor.stats");
+    const stats = (names: readonly string[], label: string) => ({
+      one: gpu.tensor([names.length], "f32", `actor.${label}`),
+      acc: new StatsAccumulator(gpu, names, `actor.${label}.sum`),
+    });
+    this.#stats = {
+      ppo: stats(PPO_ACTOR_STATS, "stats"),
+      entropy: stats(["entropy"], "entropy"),
+      kl: stats(KL_PENALTY_STATS, "kl_penalty"),
+    };
   }
 
   /** Records M actor steps (one per mini-batch) into `enc`. */
   record(enc: StepEncoder, x: ActorBatch, s: ActorSettings): void {
     const { actor, opt, ws } = this;
-    const f = this.#f32;
-    this.#withKl = s.klPenaltyBeta !== undefined;
+    const f = this.#f32, st = this.#stats;
     if (s.klPenaltyBeta !== undefined && !x.logpRef) throw new TypeError("PPO update: a KL penalty needs logpRef");
     if (s.refEmaEta > 0 && !this.ref) throw new TypeError("PPO update: a reference EMA needs the reference model");
     for (let m = 0; m < this.shape.minibatches; m++) {
@@ -192,18 +170,19 @@ export class PolicyTrainer {
       actor.forward(enc, ws, this.#tokens);
       actor.tokenLogprobs(enc, ws, this.#targets);
       const inputs = { logp: ws.logp, logpOld: f.logpOld, advantages: f.advantages, mask: f.mask };
-      ppoActorLoss(enc, inputs, { loss: this.#loss, dlogp: ws.dlogp, stats: this.#stats.at(m, 0) }, {
+      ppoActorLoss(enc, inputs, { loss: this.#loss, dlogp: ws.dlogp, stats: st.ppo.one }, {
         clipEps: s.clipEps,
         earlyStopRatio: s.earlyStopRatio,
       });
+      st.ppo.acc.add(enc, st.ppo.one);
       if (s.klPenaltyBeta !== undefined) {
         sliceRows(enc, x.logpRef!, f.logpRef, m);
-        const stats = this.#stats.at(m, 2);
-        klPenalty(enc, { logp: ws.logp, logpRef: f.logpRef, mask: f.mask }, { dlogp: ws.dlogp, stats }, {
-          beta: s.klPenaltyBeta,
-        });
+        const out = { dlogp: ws.dlogp, stats: st.kl.one };
+        klPenalty(enc, { logp: ws.logp, logpRef: f.logpRef, mask: f.mask }, out, { beta: s.klPenaltyBeta });
+        st.kl.acc.add(enc, st.kl.one);
       }
-      maskedMean(enc, ws.entropy, f.mask, this.#stats.at(m, 1));
+      maskedMean(enc, ws.entropy, f.mask, st.entropy.one);
+      st.entropy.acc.add(enc, st.entropy.one);
       actor.backward(enc, ws, { dlogp: ws.dlogp });
       opt.step(enc, { lr: s.lr(opt.t + 1) });
       if (s.refEmaEta > 0) emaParams(enc, this.ref!.params, actor.params, s.refEmaEta);
@@ -212,17 +191,27 @@ export class PolicyTrainer {
 
   /** Frees the workspace and the mini-batch buffers. */
   destroy(): void {
-    for (const t of [this.ws, this.#tokens, this.#targets, this.#loss, this.#stats.buf, ...Object.values(this.#f32)]) {
-      t.destroy();
-    }
+    for (const t of [this.ws, this.#tokens, this.#targets, this.#loss, ...Object.values(this.#f32)]) t.destroy();
+    for (const { one, acc } of Object.values(this.#stats)) [one, acc].forEach((x) => x.destroy());
   }
 
-  /** Stages the stats of the last {@link record} for readback; resolves after `enc` is submitted. */
+  /**
+   * Stages the stats of the mini-batches recorded since the last read (their mean) and resets the sums; resolves
+   * after `enc` is submitted. `klPenalty` is undefined when no KL penalty was recorded.
+   */
   async readStats(enc: StepEncoder): Promise<ActorStats> {
-    const withKl = this.#withKl;
-    const [ppo, [entropy], [kl]] = await this.#stats.readMeans(enc);
-    const [policyLoss, approxKl, clipFrac, ratioMean, earlyStopped] = ppo;
-    return { policyLoss, approxKl, clipFrac, ratioMean, earlyStopped, entropy, klPenalty: withKl ? kl : undefined };
+    const st = this.#stats;
+    const [ppo, ent, kl] = [st.ppo.acc.take(enc), st.entropy.acc.take(enc), st.kl.acc.take(enc)];
+    const p = await ppo, k = (await kl).kl;
+    return {
+      policyLoss: p.loss,
+      approxKl: p.approx_kl,
+      clipFrac: p.clip_frac,
+      ratioMean: p.ratio_mean,
+      earlyStopped: p.early_stopped,
+      entropy: (await ent).entropy,
+      klPenalty: Number.isNaN(k) ? undefined : k,
+    };
   }
 }
 
@@ -233,7 +222,7 @@ export class CriticTrainer {
   readonly #tokens: Tensor<"u32">;
   readonly #f32: Record<"mask" | "valuesOld" | "returns", Tensor<"f32">>;
   readonly #loss: Tensor<"f32">;
-  readonly #stats: StatSlots;
+  readonly #stats: { one: Tensor<"f32">; acc: StatsAccumulator };
 
   constructor(readonly critic: Gpt, readonly opt: AdamW, readonly shape: BatchShape) {
     this.mb = checkShape(shape);
@@ -246,7 +235,10 @@ export class CriticTrainer {
       returns: gpu.tensor(s, "f32", "mb.returns"),
     };
     this.#loss = gpu.tensor([1], "f32", "critic.loss");
-    this.#stats = new StatSlots(gpu, shape.minibatches, [PPO_VALUE_STATS.length], "critic.stats");
+    this.#stats = {
+      one: gpu.tensor([PPO_VALUE_STATS.length], "f32", "critic.stats"),
+      acc: new StatsAccumulator(gpu, PPO_VALUE_STATS, "critic.stats.sum"),
+    };
   }
 
   /** Records M critic steps (one per mini-batch) into `enc`. */
@@ -262,9 +254,10 @@ export class CriticTrainer {
       ppoValueLoss(
         enc,
         { values: ws.values!, valuesOld: f.valuesOld, returns: f.returns, mask: f.mask },
-        { loss: this.#loss, dvalues: ws.dvalues!, stats: this.#stats.at(m, 0) },
+        { loss: this.#loss, dvalues: ws.dvalues!, stats: this.#stats.one },
         { valueClipEps: s.valueClipEps },
       );
+      this.#stats.acc.add(enc, this.#stats.one);
       critic.backward(enc, ws, { dvalues: ws.dvalues! });
       opt.step(enc, { lr: s.lr(opt.t + 1) });
     }
@@ -272,12 +265,13 @@ export class CriticTrainer {
 
   /** Frees the workspace and the mini-batch buffers. */
   destroy(): void {
-    for (const t of [this.ws, this.#tokens, this.#loss, this.#stats.buf, ...Object.values(this.#f32)]) t.destroy();
+    const { one, acc } = this.#stats;
+    for (const t of [this.ws, this.#tokens, this.#loss, one, acc, ...Object.values(this.#f32)]) t.destroy();
   }
 
-  /** Stages the stats of the last {@link record} for readback; resolves after `enc` is submitted. */
+  /** Stages the mean stats of the mini-batches since the last read and resets them; resolves after submit. */
   async readStats(enc: StepEncoder): Promise<CriticStats> {
-    const [[valueLoss, valueClipFrac, explainedVariance]] = await this.#stats.readMeans(enc);
-    return { valueLoss, valueClipFrac, explainedVariance };
+    const v = await this.#stats.acc.take(enc);
+    return { valueLoss: v.loss, valueClipFrac: v.clip_frac, explainedVariance: v.explained_variance };
   }
 }

@@ -79,11 +79,11 @@ for (const preset of presets) {
   const common = [`iterations=${iterations}`, `maxPromptLen=${MAX_PROMPT}`, `generation.maxNewTokens=${MAX_NEW}`];
   const ppoCfg = resolveConfig(PPO_SCHEMA, { sets: [...common, `batchSize=${B}`, `minibatches=${M}`] });
   const rmScorer = new RewardModelScorer(rm, task.tokenizer);
-  const ppo = await trainPpo(ppoCfg, { policy, task, scorer: rmScorer, rewardModel: rm, progress: false });
+  const ppo = await trainPpo(ppoCfg, { policy, task, scorer: rmScorer, rewardModel: rm });
   const grpoCfg = resolveConfig(GRPO_SCHEMA, {
     sets: [...common, `prompts=${B / GROUP}`, `groupSize=${GROUP}`, `minibatches=${M}`],
   });
-  const grpo = await trainGrpo(grpoCfg, { policy, task, scorer: rmScorer, progress: false });
+  const grpo = await trainGrpo(grpoCfg, { policy, task, scorer: rmScorer });
   for (const [algo, h] of [["PPO", ppo.history], ["GRPO", grpo.history]] as const) {
     throughput.push({
       preset,
@@ -127,7 +127,7 @@ if (!a["no-ablation"]) {
   for (const [name, sets] of variants) {
     const cfg = resolveConfig(PPO_SCHEMA, { presets: [{ name: "sanity-tiny", values: SANITY_PPO }], sets });
     const t0 = performance.now();
-    const { history } = await trainPpo(cfg, { policy, task, scorer, progress: false });
+    const { history } = await trainPpo(cfg, { policy, task, scorer });
     const gold = history.map((r) => r["charts/gold_mean"] as number);
     const kl = history.map((r) => r["charts/kl_ref"] as number);
     const last10 = gold.slice(-10).reduce((s, g) => s + g, 0) / 10;
