@@ -25,11 +25,10 @@ import { grpoAdvantages } from "../kernels/grpo.ts";
 import { KL_REWARD_STATS, klReward } from "../kernels/kl_reward.ts";
 import { namedStats } from "../kernels/loss_common.ts";
 import { Rng } from "../kernels/rng.ts";
-import { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
-import { GENERATION_SCHEMA, optimSchema, rolloutMetrics } from "./ppo_common.ts";
+import { adamwFor, GENERATION_SCHEMA, optimSchema, rolloutMetrics } from "./ppo_common.ts";
 import { cloneGpt } from "./ppo_models.ts";
 import { type PromptTask, RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
 import { PolicyTrainer } from "./ppo_update.ts";
@@ -89,10 +88,7 @@ export async function trainGrpo(
 
   const actor = await cloneGpt(policy, "actor");
   const ref = await cloneGpt(policy, "ref");
-  const opt = new AdamW(actor.params, {
-    weightDecay: cfg.actor.weightDecay,
-    maxGradNorm: cfg.actor.maxGradNorm > 0 ? cfg.actor.maxGradNorm : null,
-  });
+  const opt = adamwFor(actor.params, cfg.actor);
   const lr = lrSchedule(cfg.actor, cfg.iterations * M);
 
   const rollouts = new RolloutPhase(actor, task.tokenizer, { ...cfg, batchSize: B });

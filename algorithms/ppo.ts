@@ -35,12 +35,11 @@ import { KL_REWARD_STATS, klReward } from "../kernels/kl_reward.ts";
 import { namedStats } from "../kernels/loss_common.ts";
 import { Rng } from "../kernels/rng.ts";
 import { whiten, WHITEN_STATS } from "../kernels/whiten.ts";
-import { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { cloneGpt, criticFrom } from "./ppo_models.ts";
-import { GENERATION_SCHEMA, optimSchema, rolloutMetrics } from "./ppo_common.ts";
+import { adamwFor, GENERATION_SCHEMA, optimSchema, rolloutMetrics } from "./ppo_common.ts";
 import { type PromptTask, RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
 import { CriticTrainer, PolicyTrainer } from "./ppo_update.ts";
 import { ExponentialRunningMeanStd } from "./running_stats.ts";
@@ -147,9 +146,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
   const actor = await cloneGpt(policy, "actor");
   const ref = await cloneGpt(policy, "ref");
   const critic = await criticFrom(criticSource, rng.split("critic-init"));
-  const optim = (m: Gpt, o: PpoConfig["actor"]) =>
-    new AdamW(m.params, { weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm > 0 ? o.maxGradNorm : null });
-  const [actorOpt, criticOpt] = [optim(actor, cfg.actor), optim(critic, cfg.critic)];
+  const [actorOpt, criticOpt] = [adamwFor(actor.params, cfg.actor), adamwFor(critic.params, cfg.critic)];
   const lr = { actor: lrSchedule(cfg.actor, cfg.iterations * M), critic: lrSchedule(cfg.critic, cfg.iterations * M) };
 
   // Derived sizes and buffers: every rollout is [B, T], T = maxPromptLen + maxNewTokens.
@@ -197,10 +194,11 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
 
     // 3. The training submit.
     const enc = gpu.encoder("ppo train");
-    // Reference log-probs of the sampled tokens (step 4).
+    // Reference log-probs of the sampled tokens (§9.5 step 4).
     ref.forward(enc, refWs, x.tokens);
     ref.tokenLogprobs(enc, refWs, x.targets);
-    // Critic values V(s_t) at every position, and V after the last token (bootstraps truncated responses; step 5).
+    // Critic values V(s_t) at every position, and V after the last token, which bootstraps truncated responses
+    // (§9.5 step 5).
     critic.forward(enc, criticWs, x.tokens);
     critic.lastTokenScore(enc, criticWs, x.lastIndex);
     let [values, bootstrap] = [criticWs.values!, criticWs.score!];
@@ -235,7 +233,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
     }
     // Advantage normalisation over all response tokens of the batch, before the split (§8.5, §9.6).
     if (cfg.advNorm) whiten(enc, buf.advantages, mask, buf.advStats);
-    // M actor steps, then M critic steps (steps 6-7), each mini-batch used once.
+    // M actor steps, then M critic steps (§9.5 steps 6-7), each mini-batch used once.
     const { tokens, targets } = x;
     actorTrainer.record(enc, { tokens, targets, mask, logpOld: x.logp, advantages: buf.advantages }, actorSettings);
     criticTrainer.record(enc, { tokens, mask, valuesOld: criticWs.values!, returns: target }, criticSettings);

@@ -3,6 +3,8 @@
  * describes is train_common.ts's `lrSchedule`) and the rollout metrics.
  * @module
  */
+import { AdamW } from "../nn/adamw.ts";
+import type { ParamSet } from "../nn/params.ts";
 import { opt } from "../util/config.ts";
 import type { PromptTask, RolloutData } from "./ppo_rollout.ts";
 
@@ -40,6 +42,11 @@ export function optimSchema(lr: number, doc: string) {
     weightDecay: opt(0.05, "AdamW weight decay (ReaLHF)", { min: 0 }),
     maxGradNorm: opt(1, "Clip the global gradient norm to this (ReaLHF 1.0); 0 = off", { min: 0 }),
   };
+}
+
+/** AdamW over `params` with an optimizer section's decay and clipping (ReaLHF's betas and eps, nn/adamw.ts). */
+export function adamwFor(params: ParamSet, o: { weightDecay: number; maxGradNorm: number }): AdamW {
+  return new AdamW(params, { weightDecay: o.weightDecay, maxGradNorm: o.maxGradNorm > 0 ? o.maxGradNorm : null });
 }
 
 function meanStd(a: ArrayLike<number>): [number, number] {
