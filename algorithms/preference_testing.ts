@@ -107,11 +107,11 @@ export function sanitySetup(gpu: Gpu): Promise<SanitySetup> {
     });
     const sftSeconds = (performance.now() - t0) / 1000;
     const gold = new GoldScorer(gpu, "sanity-gold", (p, r) => task.gold(p, r));
-    const evalPrompts = SanityTask.many(rng.split("eval"), 64, (r) => task.prompt(r));
+    const evalPrompts = SanityTask.many(rng.split("eval"), 256, (r) => task.prompt(r));
     const samplers = new Map<Gpt, Sampler>();
     const evaluate = async (policy: Gpt) => {
       let s = samplers.get(policy);
-      if (!s) samplers.set(policy, s = new Sampler(policy, { maxBatch: evalPrompts.length }));
+      if (!s) samplers.set(policy, s = new Sampler(policy, { maxBatch: 128 }));
       const g = await evaluatePolicy(s, task.tokenizer, evalPrompts, gold, { maxNewTokens: 10, greedy: true }, rng);
       const t = await evaluatePolicy(s, task.tokenizer, evalPrompts, gold, { maxNewTokens: 10 }, rng.split("eval"));
       return {
