@@ -40,6 +40,7 @@ import type { CharTokenizer } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { BatchBuffers, DataOrder, fixedWidth, widthOf } from "./batch.ts";
+import { gptTrainFlops } from "./flops.ts";
 import { pairRows, sequenceValues } from "./preference_batch.ts";
 import { lrSchedule, StatsAccumulator, TrainLog } from "./train_common.ts";
 
@@ -134,6 +135,7 @@ export async function trainDpo(gpu: Gpu, opts: {
   const dpo = new DpoStep(gpu, P, lossOptions);
   const acc = new StatsAccumulator(gpu, PREFERENCE_STATS);
   const log = new TrainLog(opts.label ?? "dpo", totalSteps, run);
+  const flops = gptTrainFlops(policy.config, 2 * P, width); // per step (algorithms/flops.ts)
 
   // Evaluation: DPO's stats on the held-out pairs (the CPU reference of the loss on read-back log-probs, one
   // submit), and the caller's hook (the gold reward of samples).
@@ -191,6 +193,7 @@ export async function trainDpo(gpu: Gpu, opts: {
         "losses/grad_norm": (await norm!)[0],
         "charts/lr": lr(step),
         "perf/tokens_per_s": tokens / secs,
+        "perf/gflops": ((tokens / (2 * P * width)) * flops) / secs / 1e9,
       }, `loss=${m.loss.toFixed(3)}`);
       [tokens, t0] = [0, performance.now()];
     }
@@ -198,6 +201,7 @@ export async function trainDpo(gpu: Gpu, opts: {
   }
   await evaluate(offset + step);
   log.stop();
+  await run?.writeSummary({ steps: offset + step, ...final });
   dpo.destroy();
   acc.destroy();
   bufs.destroy();

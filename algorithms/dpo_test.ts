@@ -13,7 +13,7 @@ import type { GptConfig } from "../nn/gpt_config.ts";
 import { GptCpu, type ParamMap } from "../nn/gpt_cpu.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
 import { resolveConfig } from "../util/config.ts";
-import type { MetricRow } from "../util/run_dir.ts";
+import { type MetricRow, RunDir } from "../util/run_dir.ts";
 import { BatchBuffers, fixedWidth } from "./batch.ts";
 import { DPO_SCHEMA, DpoStep, trainDpo } from "./dpo.ts";
 import { cloneGpt } from "./ppo_models.ts";
@@ -93,7 +93,13 @@ function sanityPairs(task: SanityTask, n: number) {
 }
 
 /** Runs DPO from a copy of the sanity SFT policy; returns the metrics and the seconds it took. */
-async function runDpo(gpu: Parameters<Parameters<typeof gpuTest>[1]>[0], sets: string[], evaluate = true, n = 1024) {
+async function runDpo(
+  gpu: Parameters<Parameters<typeof gpuTest>[1]>[0],
+  sets: string[],
+  evaluate = true,
+  n = 1024,
+  run?: RunDir,
+) {
   const s = await sanitySetup(gpu);
   const { pairs, heldOut } = sanityPairs(s.task, n);
   const policy: Gpt = await cloneGpt(s.sft, "policy");
@@ -107,6 +113,7 @@ async function runDpo(gpu: Parameters<Parameters<typeof gpuTest>[1]>[0], sets: s
     heldOut,
     config: cfg,
     evaluate: evaluate ? () => s.evaluate(policy) : undefined,
+    run,
   });
   return { r, secs: (performance.now() - t0) / 1000, s };
 }
@@ -157,12 +164,19 @@ gpuTest("dpo: IPO and conservative DPO train and raise the margin", async (gpu) 
   }
 });
 
-gpuTest("dpo: the same seed twice gives bitwise identical metrics", async (gpu) => {
-  const a = await runDpo(gpu, ["epochs=1", "logEvery=4"], false, 256);
+gpuTest("dpo: the same seed twice gives bitwise identical metrics, written to the run directory", async (gpu) => {
+  const root = await Deno.makeTempDir();
+  const run = await RunDir.create("dpo", "determinism", { config: {}, root });
+  const a = await runDpo(gpu, ["epochs=1", "logEvery=4"], false, 256, run);
   const b = await runDpo(gpu, ["epochs=1", "logEvery=4"], false, 256);
   const strip = (rows: MetricRow[]) =>
     rows.map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => !k.startsWith("perf/"))));
   assert.deepEqual(strip(b.r.metrics), strip(a.r.metrics));
+  assert.deepEqual(await run.readMetrics(), a.r.metrics);
+  const summary = JSON.parse(await Deno.readTextFile(run.file("summary.json")));
+  assert.equal(summary.steps, 16);
+  assert.equal(summary["dpo/eval_margin"], a.r.final["dpo/eval_margin"]);
+  await Deno.remove(root, { recursive: true });
   console.log(`${a.r.metrics.length} rows identical over ${a.r.steps} steps (${a.secs.toFixed(1)} s per run)`);
 });
 

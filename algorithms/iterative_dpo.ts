@@ -178,5 +178,6 @@ export async function trainIterativeDpo(gpu: Gpu, opts: {
     rounds.push(info);
   }
   sampler.destroy();
+  await run?.writeSummary({ steps: step, rounds }); // each DPO round's own summary is overwritten by this one
   return { metrics, rounds };
 }

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../kernels/rng.ts";
 import { gpuTest } from "../kernels/testing.ts";
+import { Gpt } from "../nn/gpt.ts";
 import { Sampler } from "../nn/sampler.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
 import { resolveConfig } from "../util/config.ts";
@@ -13,6 +14,7 @@ import { formPairs, ITERATIVE_DPO_SCHEMA, trainIterativeDpo } from "./iterative_
 import { sampleResponses } from "./policy_eval.ts";
 import { cloneGpt } from "./ppo_models.ts";
 import { sanitySetup } from "./preference_testing.ts";
+import { RewardModelScorer } from "./scorer.ts";
 
 Deno.env.set("PROGRESS", "0");
 
@@ -98,3 +100,32 @@ gpuTest(
     assert.ok(r.rounds[4]["iter/sample_score_mean"] > r.rounds[0]["iter/sample_score_mean"]);
   },
 );
+
+gpuTest("iterative dpo: a round labelled by a reward model pairs responses by the model's scores", async (gpu) => {
+  const s = await sanitySetup(gpu);
+  const policy = await cloneGpt(s.sft, "policy");
+  // A reward model of the policy's size (any scalar-head Gpt scores; this one is untrained, which is all the
+  // labelling path needs).
+  const rm = new Gpt(gpu, { ...s.sft.config, lmHead: false, scalarHead: true }, "rm");
+  rm.params.initialize(new Rng(3).split("rm"));
+  const scorer = new RewardModelScorer(rm, s.task.tokenizer);
+  const prompts = SanityTask.many(new Rng(6).split("prompts"), 64, (r) => s.task.prompt(r));
+  const cfg = resolveConfig(ITERATIVE_DPO_SCHEMA, { sets: ["rounds=1", "promptsPerRound=32", "samplesPerPrompt=3"] });
+  const r = await trainIterativeDpo(gpu, { policy, tokenizer: s.task.tokenizer, prompts, scorer, config: cfg });
+  assert.equal(r.rounds[0]["iter/pairs"] + r.rounds[0]["iter/ties"], 32);
+  assert.ok(r.metrics.some((m) => "losses/dpo" in m), "DPO trained on the RM-labelled pairs");
+  // The rule on RM scores: every pair's chosen response outscores its rejected one.
+  const sampler = new Sampler(s.sft, { maxBatch: 96 });
+  const samples = await sampleResponses(sampler, s.task.tokenizer, prompts.slice(0, 32).flatMap((p) => [p, p, p]), {
+    maxNewTokens: 10,
+  }, new Rng(4));
+  const scores = await scorer.score(samples.prompts, samples.responses);
+  const { pairs } = formPairs(prompts.slice(0, 32), samples.responses, scores, 3);
+  const [c, w] = await Promise.all([
+    scorer.score(pairs.map((p) => p.prompt), pairs.map((p) => p.chosen)),
+    scorer.score(pairs.map((p) => p.prompt), pairs.map((p) => p.rejected)),
+  ]);
+  assert.ok(pairs.length > 0 && pairs.every((_, i) => c[i] > w[i]), "chosen outscores rejected under the RM");
+  sampler.destroy();
+  scorer.destroy();
+});

@@ -30,6 +30,7 @@ import type { CharTokenizer, Example } from "../testbeds/tokenizer.ts";
 import { opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { BatchBuffers, DataOrder, fixedWidth, widthOf } from "./batch.ts";
+import { gptTrainFlops } from "./flops.ts";
 import type { Evaluate } from "./dpo.ts";
 import { sampleResponses, type SampleSettings } from "./policy_eval.ts";
 import { responseInverseLengths } from "./preference_batch.ts";
@@ -217,6 +218,7 @@ export async function trainRanking(gpu: Gpu, opts: {
   const step1 = new RankingStep(gpu, G, k, kind, cfg.sftWeight);
   const acc = new StatsAccumulator(gpu, step1.names);
   const log = new TrainLog(kind, totalSteps, run);
+  const flops = gptTrainFlops(policy.config, G * k, width); // per step (algorithms/flops.ts)
   let final: Record<string, number> = {};
   const evaluate = async (step: number) => {
     if (!opts.evaluate) return;
@@ -253,6 +255,7 @@ export async function trainRanking(gpu: Gpu, opts: {
         "losses/grad_norm": (await norm!)[0],
         "charts/lr": lr(step),
         "perf/tokens_per_s": tokens / secs,
+        "perf/gflops": (tokens / (G * k * width)) * flops / secs / 1e9,
       }, `loss=${m.loss.toFixed(3)}`);
       [tokens, t0] = [0, performance.now()];
     }
@@ -260,6 +263,7 @@ export async function trainRanking(gpu: Gpu, opts: {
   }
   await evaluate(step);
   log.stop();
+  await run?.writeSummary({ steps: step, final_loss: log.last(`losses/${kind}`), ...final });
   step1.destroy();
   acc.destroy();
   bufs.destroy();

@@ -33,6 +33,7 @@ import { CharTokenizer } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { BatchBuffers, DataOrder, fixedWidth, widthOf } from "./batch.ts";
+import { gptTrainFlops } from "./flops.ts";
 import { pairRows, sequenceValues } from "./preference_batch.ts";
 import { lrSchedule, StatsAccumulator, TrainLog } from "./train_common.ts";
 
@@ -120,6 +121,7 @@ export async function trainRewardModel(gpu: Gpu, opts: {
   const bt = new RewardModelStep(gpu, P);
   const acc = new StatsAccumulator(gpu, BRADLEY_TERRY_STATS);
   const log = new TrainLog("reward model", totalSteps, run);
+  const flops = gptTrainFlops(model.config, 2 * P, width); // per step (algorithms/flops.ts)
   let step = 0, tokens = 0, t0 = performance.now();
 
   const order = new DataOrder(rng.split("data"), train.length);
@@ -146,6 +148,7 @@ export async function trainRewardModel(gpu: Gpu, opts: {
       "losses/grad_norm": (await norm!)[0],
       "charts/lr": lr(step),
       "perf/tokens_per_s": tokens / secs,
+      "perf/gflops": ((tokens / (2 * P * width)) * flops) / secs / 1e9,
     }, `loss=${m.loss.toFixed(3)}`);
     [tokens, t0] = [0, performance.now()];
   }
@@ -159,6 +162,11 @@ export async function trainRewardModel(gpu: Gpu, opts: {
     heldOut = await evaluatePairs(model, tokenizer, opts.heldOut, { width, rows: cfg.evalRows });
     await log.log(step, { "rm/accuracy": heldOut.accuracy, "rm/margin": heldOut.margin });
   }
+  await run?.writeSummary({
+    steps: step,
+    heldout_accuracy: heldOut?.accuracy ?? null,
+    final_loss: log.last("losses/rm"),
+  });
   return { model, heldOut, metrics: log.rows };
 }
 
