@@ -12,6 +12,7 @@
  * groups of 8), at B rollouts of width T = 7 prompt + 10 new tokens, 4 mini-batches; each iteration is timed by wall
  * clock with its metrics read back (one round trip at the end of the training submit, so the phases do not
  * overlap), after `--warmup` untimed iterations that compile the pipelines; the median over `--iterations` counts.
+ * Achieved GFLOP/s of generation and of the training submit come from analytic model FLOPs (algorithms/flops.ts).
  * Matmuls are autotuned for the models' shapes first. Ablation rows: the seeded runs of algorithms/ppo_test.ts's
  * configuration (70 iterations each); the gold score of the last 10 iterations and the curve every 10. A JSON
  * record goes to bench/results/.
@@ -29,6 +30,7 @@ import { GRPO_SCHEMA, trainGrpo } from "../algorithms/grpo.ts";
 import { PPO_SCHEMA, trainPpo } from "../algorithms/ppo.ts";
 import { SANITY_PPO, sanitySft } from "../algorithms/ppo_testing.ts";
 import { GoldScorer, RewardModelScorer } from "../algorithms/scorer.ts";
+import { gptDecodeFlops, gptForwardFlops, gptTrainFlops } from "../algorithms/flops.ts";
 import { fmt, median, printTable, writeRecord } from "./common.ts";
 
 const { values: a } = parseArgs({
@@ -47,19 +49,25 @@ const M = 4, MAX_PROMPT = 7, MAX_NEW = 10, GROUP = 8;
 const gpu = await getGpu();
 console.log(`adapter: ${gpu.info.description} (${gpu.info.backend}); load average ${Deno.loadavg().join(" ")}`);
 
-/** Medians of the timed iterations' perf metrics. */
-function perf(history: MetricRow[], batch: number) {
+/**
+ * Medians of the timed iterations' perf metrics, and the achieved GFLOP/s of generation (KV-cache decoding of every
+ * position) and of the training submit (model FLOPs counted analytically, algorithms/flops.ts: the reference's and
+ * the critic's forward over the batch, one forward + backward per mini-batch for the actor and the critic).
+ */
+function perf(history: MetricRow[], genFlops: number, trainFlops: number) {
   const rows = history.slice(warmup);
   const m = (k: string) => median(rows.map((r) => r[k] as number));
-  const iter = m("perf/iter_s"), gen = m("perf/gen_s");
+  const iter = m("perf/iter_s"), gen = m("perf/gen_s"), train = m("perf/train_s");
   return {
     iterS: iter,
     itersPerMin: 60 / iter,
     genS: gen,
     scoreS: m("perf/score_s"),
-    trainS: m("perf/train_s"),
+    trainS: train,
     submits: m("perf/submits"),
-    genTokensPerS: (batch * m("charts/response_len")) / gen,
+    genTokensPerS: (B * m("charts/response_len")) / gen,
+    genGflops: genFlops / gen / 1e9,
+    trainGflops: trainFlops / train / 1e9,
   };
 }
 
@@ -84,22 +92,34 @@ for (const preset of presets) {
     sets: [...common, `prompts=${B / GROUP}`, `groupSize=${GROUP}`, `minibatches=${M}`],
   });
   const grpo = await trainGrpo(grpoCfg, { policy, task, scorer: rmScorer });
+  const inference = gptForwardFlops(policy.config, B, T);
+  const actorTrain = gptTrainFlops(policy.config, B, T), criticTrain = gptTrainFlops(rm.config, B, T);
+  const flops = {
+    PPO: inference + gptForwardFlops(rm.config, B, T) + actorTrain + criticTrain,
+    GRPO: inference + actorTrain,
+  };
+  const gen = gptDecodeFlops(policy.config, B, T - 1);
   for (const [algo, h] of [["PPO", ppo.history], ["GRPO", grpo.history]] as const) {
-    throughput.push({
-      preset,
-      algo,
-      batch: B,
-      width: T,
-      minibatches: M,
-      matmulClassesTuned: tuned.size,
-      ...perf(h, B),
-    });
+    const row = { preset, algo, batch: B, width: T, minibatches: M, matmulClassesTuned: tuned.size };
+    throughput.push({ ...row, ...perf(h, gen, flops[algo]) });
   }
   rmScorer.destroy();
 }
 console.log(`\nRL iterations on the sanity task, ${B} rollouts of width ${MAX_PROMPT + MAX_NEW}, ${M} mini-batches`);
 printTable(
-  ["preset", "algo", "iter/min", "iter s", "gen s", "score s", "train s", "submits", "gen tok/s"],
+  [
+    "preset",
+    "algo",
+    "iter/min",
+    "iter s",
+    "gen s",
+    "score s",
+    "train s",
+    "submits",
+    "gen tok/s",
+    "gen GF/s",
+    "train GF/s",
+  ],
   throughput.map((r) => [
     r.preset as string,
     r.algo as string,
@@ -110,6 +130,8 @@ printTable(
     fmt(r.trainS as number, 3),
     fmt(r.submits as number, 0),
     fmt(r.genTokensPerS as number, 0),
+    fmt(r.genGflops as number, 2),
+    fmt(r.trainGflops as number, 2),
   ]),
 );
 
