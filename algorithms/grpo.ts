@@ -27,50 +27,32 @@ import { namedStats } from "../kernels/loss_common.ts";
 import { Rng } from "../kernels/rng.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
-import type { MetricRow, RunDir } from "../util/run_dir.ts";
-import { adamwFor, GENERATION_SCHEMA, optimSchema, rolloutMetrics } from "./ppo_common.ts";
+import type { MetricRow } from "../util/run_dir.ts";
+import { adamwFor, earlyStop, optimSchema, RL_SCHEMA, type RlInputs, rolloutMetrics } from "./ppo_common.ts";
 import { cloneGpt } from "./ppo_models.ts";
-import { type PromptTask, RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
+import { RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
 import { PolicyTrainer } from "./ppo_update.ts";
-import type { Scorer } from "./scorer.ts";
 import { lrSchedule, TrainLog } from "./train_common.ts";
 
 /** GRPO's settings: Shao et al. 2024 where they give a value, PPO's (paper A.2) otherwise. */
 export const GRPO_SCHEMA = {
-  seed: opt(1, "Run seed: prompts and sampling derive from it", { int: true, min: 0 }),
-  iterations: opt(100, "Iterations (rollout, then updates)", { int: true, min: 1 }),
+  ...RL_SCHEMA,
   prompts: opt(64, "Prompts per iteration G; the rollout batch is G·groupSize", { int: true, min: 1 }),
   groupSize: opt(8, "Responses per prompt k (Shao et al.: 64; scaled down with the batch)", { int: true, min: 2 }),
-  minibatches: opt(4, "Mini-batches per iteration, one optimizer step each (as PPO's)", { int: true, min: 1 }),
-  maxPromptLen: opt(8, "Prompt tokens with BOS and SEP; prompts are padded to it", { int: true, min: 2 }),
-  generation: GENERATION_SCHEMA,
   klCoef: opt(0.04, "β of the k3 KL penalty to the reference in the loss (Shao et al.: 0.04)", { min: 0 }),
-  clipEps: opt(0.2, "Ratio clip ε (Shao et al. and ReaLHF: 0.2)", { min: 0.001, max: 0.999 }),
   earlyStopRatio: opt(0, "Drop a mini-batch's surrogate when its mean ratio exceeds this; 0 = off (not in GRPO)", {
     min: 0,
   }),
   advEps: opt(1e-4, "Added to the group std (TRL's GRPOTrainer)", { min: 0 }),
-  refEmaEta: opt(0, "Reference EMA η per actor step; 0 = fixed reference", { min: 0, max: 1 }),
   // PPO's actor rate (algorithms/ppo.ts says why it is scaled from the paper's 1e-5).
   actor: optimSchema(1e-3, "Actor learning rate (Shao et al.: 1e-6 at 7B; PPO's scaled rate here)"),
-  logEvery: opt(1, "Log every this many iterations (losses/* average the mini-batches since the last log)", {
-    int: true,
-    min: 1,
-  }),
 };
 
 /** A resolved GRPO config. */
 export type GrpoConfig = ConfigOf<typeof GRPO_SCHEMA>;
 
 /** What GRPO trains on (no critic, so no reward-model parameters are needed beyond the scorer). */
-export interface GrpoInputs {
-  /** The SFT policy: actor and reference start as copies; it is not modified. */
-  policy: Gpt;
-  task: PromptTask;
-  scorer: Scorer;
-  /** Where metrics.jsonl and summary.json go. */
-  run?: RunDir;
-}
+export type GrpoInputs = RlInputs;
 
 /** Runs GRPO (see the module doc). */
 export async function trainGrpo(
@@ -81,9 +63,7 @@ export async function trainGrpo(
   const gpu = policy.gpu;
   const k = cfg.groupSize, B = cfg.prompts * k, M = cfg.minibatches;
   if (B % M !== 0) throw new RangeError(`GRPO: prompts·groupSize = ${B} is not a multiple of minibatches ${M}`);
-  if (cfg.earlyStopRatio > 0 && cfg.earlyStopRatio < 1) {
-    throw new RangeError(`GRPO: earlyStopRatio must be 0 (off) or >= 1 (a mean ratio), got ${cfg.earlyStopRatio}`);
-  }
+  const earlyStopRatio = earlyStop("GRPO", cfg.earlyStopRatio);
   const rng = new Rng(cfg.seed);
 
   const actor = await cloneGpt(policy, "actor");
@@ -104,7 +84,7 @@ export async function trainGrpo(
   const settings = {
     lr,
     clipEps: cfg.clipEps,
-    earlyStopRatio: cfg.earlyStopRatio > 0 ? cfg.earlyStopRatio : null,
+    earlyStopRatio,
     refEmaEta: cfg.refEmaEta,
     klPenaltyBeta: cfg.klCoef,
   };

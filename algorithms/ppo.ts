@@ -37,32 +37,18 @@ import { Rng } from "../kernels/rng.ts";
 import { whiten, WHITEN_STATS } from "../kernels/whiten.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
-import type { MetricRow, RunDir } from "../util/run_dir.ts";
+import type { MetricRow } from "../util/run_dir.ts";
 import { cloneGpt, criticFrom } from "./ppo_models.ts";
-import { adamwFor, GENERATION_SCHEMA, optimSchema, rolloutMetrics } from "./ppo_common.ts";
-import { type PromptTask, RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
+import { adamwFor, earlyStop, optimSchema, RL_SCHEMA, type RlInputs, rolloutMetrics } from "./ppo_common.ts";
+import { RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
 import { CriticTrainer, PolicyTrainer } from "./ppo_update.ts";
 import { ExponentialRunningMeanStd } from "./running_stats.ts";
-import type { Scorer } from "./scorer.ts";
 import { lrSchedule, TrainLog } from "./train_common.ts";
 
 /** PPO's settings; defaults are the paper's Appendix A.2 and ReaLHF's (PAPER.md §5.5) unless the doc says why. */
 export const PPO_SCHEMA = {
-  seed: opt(1, "Run seed: prompts, sampling and the critic head's init derive from it", { int: true, min: 0 }),
-  iterations: opt(100, "PPO iterations (rollout, then updates); the paper trains 5 epochs of its prompts", {
-    int: true,
-    min: 1,
-  }),
+  ...RL_SCHEMA,
   batchSize: opt(512, "Rollouts per iteration (paper A.2: 512; Table 3's baseline: 64)", { int: true, min: 1 }),
-  minibatches: opt(4, "Mini-batches per iteration, one optimizer step each (ReaLHF ppo_n_minibatches)", {
-    int: true,
-    min: 1,
-  }),
-  maxPromptLen: opt(8, "Prompt tokens with BOS and SEP; prompts are padded to it (ReaLHF max_prompt_len)", {
-    int: true,
-    min: 2,
-  }),
-  generation: GENERATION_SCHEMA,
   reward: {
     klCoef: opt(0.1, "β of the per-token KL penalty −β(log π_old − log π_ref) (paper A.2, ReaLHF kl_ctl)", { min: 0 }),
     clip: opt(20, "Clip of the task score (paper A.2 reward clip; ReaLHF max_reward_clip)", { min: 0 }),
@@ -78,15 +64,10 @@ export const PPO_SCHEMA = {
     min: 0,
     max: 0.999999,
   }),
-  clipEps: opt(0.2, "PPO ratio clip ε (ReaLHF eps_clip; not given in the paper)", { min: 0.001, max: 0.999 }),
   valueClip: opt(true, "Clip the value loss around the rollout-time values (§5.2 'value loss clip')"),
   valueClipEps: opt(0.2, "Value clip ε_v (ReaLHF value_eps_clip)", { min: 0.001 }),
   earlyStopRatio: opt(5, "Drop a mini-batch's actor loss when its mean ratio exceeds this; 0 = off (ReaLHF)", {
     min: 0,
-  }),
-  refEmaEta: opt(0, "Reference EMA η: θ_ref ← η θ_actor + (1 − η) θ_ref per actor step; 0 = fixed (§5.1 Ref. EMA)", {
-    min: 0,
-    max: 1,
   }),
   criticInit: opt("reward_model", "Critic start: the reward model (ReaLHF) or the SFT policy with a new head", {
     choices: ["reward_model", "policy"] as const,
@@ -98,26 +79,15 @@ export const PPO_SCHEMA = {
   // keeping the paper's 2:1 actor:critic ratio.
   actor: optimSchema(1e-3, "Actor learning rate (paper A.2: 1e-5 at 7B; scaled ×100 for d ≤ 256, see above)"),
   critic: optimSchema(5e-4, "Critic learning rate (paper A.2: 5e-6 at 7B; scaled as the actor's)"),
-  logEvery: opt(1, "Log every this many iterations (losses/* average the mini-batches since the last log)", {
-    int: true,
-    min: 1,
-  }),
 };
 
 /** A resolved PPO config. */
 export type PpoConfig = ConfigOf<typeof PPO_SCHEMA>;
 
 /** What PPO trains on. */
-export interface PpoInputs {
-  /** The SFT policy: actor and reference start as copies; it is not modified. */
-  policy: Gpt;
-  task: PromptTask;
-  /** The reward: a reward model or the gold judge (algorithms/scorer.ts). */
-  scorer: Scorer;
+export interface PpoInputs extends RlInputs {
   /** The reward model whose parameters initialise the critic (criticInit "reward_model"). */
   rewardModel?: Gpt | null;
-  /** Where metrics.jsonl and summary.json go. */
-  run?: RunDir;
 }
 
 /** The trained models and the logged metrics. */
@@ -138,9 +108,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
   const rng = new Rng(cfg.seed);
   const criticSource = cfg.criticInit === "reward_model" ? inputs.rewardModel : policy;
   if (!criticSource) throw new TypeError("PPO: criticInit is 'reward_model' but no rewardModel was given");
-  if (cfg.earlyStopRatio > 0 && cfg.earlyStopRatio < 1) {
-    throw new RangeError(`PPO: earlyStopRatio must be 0 (off) or >= 1 (a mean ratio), got ${cfg.earlyStopRatio}`);
-  }
+  const earlyStopRatio = earlyStop("PPO", cfg.earlyStopRatio);
 
   // The four models of ReaLHF's PPO (actor, reference, critic; the reward model sits inside the scorer).
   const actor = await cloneGpt(policy, "actor");
@@ -172,7 +140,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
   const actorSettings = {
     lr: lr.actor,
     clipEps: cfg.clipEps,
-    earlyStopRatio: cfg.earlyStopRatio > 0 ? cfg.earlyStopRatio : null,
+    earlyStopRatio,
     refEmaEta: cfg.refEmaEta,
   };
   const criticSettings = { lr: lr.critic, valueClipEps: cfg.valueClip ? cfg.valueClipEps : Infinity };

@@ -6,6 +6,9 @@
 import { AdamW } from "../nn/adamw.ts";
 import type { ParamSet } from "../nn/params.ts";
 import { opt } from "../util/config.ts";
+import type { RunDir } from "../util/run_dir.ts";
+import type { Gpt } from "../nn/gpt.ts";
+import type { Scorer } from "./scorer.ts";
 import type { PromptTask, RolloutData } from "./ppo_rollout.ts";
 
 /** Sampling of rollouts: paper Appendix A.2 (temperature 1, top-k 200), ReaLHF for what the paper leaves open. */
@@ -29,6 +32,50 @@ export const GENERATION_SCHEMA = {
     max: 1,
   }),
 };
+
+/** The settings PPO and GRPO share (each adds its own); paper Appendix A.2 and ReaLHF defaults (PAPER.md §5.5). */
+export const RL_SCHEMA = {
+  seed: opt(1, "Run seed: prompts, sampling and any fresh initialisation derive from it", { int: true, min: 0 }),
+  iterations: opt(100, "Iterations, each a rollout then updates (the paper trains 5 epochs of its prompts)", {
+    int: true,
+    min: 1,
+  }),
+  minibatches: opt(4, "Mini-batches per iteration, one optimizer step each (ReaLHF ppo_n_minibatches)", {
+    int: true,
+    min: 1,
+  }),
+  maxPromptLen: opt(8, "Prompt tokens with BOS and SEP; prompts are padded to it (ReaLHF max_prompt_len)", {
+    int: true,
+    min: 2,
+  }),
+  generation: GENERATION_SCHEMA,
+  clipEps: opt(0.2, "Ratio clip ε (ReaLHF eps_clip, Shao et al.; not given in the paper)", { min: 0.001, max: 0.999 }),
+  refEmaEta: opt(0, "Reference EMA η: θ_ref ← η θ_actor + (1 − η) θ_ref per actor step; 0 = fixed (§5.1 Ref. EMA)", {
+    min: 0,
+    max: 1,
+  }),
+  logEvery: opt(1, "Log every this many iterations (losses/* average the mini-batches since the last log)", {
+    int: true,
+    min: 1,
+  }),
+};
+
+/** What every RL trainer takes. */
+export interface RlInputs {
+  /** The SFT policy: actor and reference start as copies; it is not modified. */
+  policy: Gpt;
+  task: PromptTask;
+  /** The reward: a reward model or the gold judge (algorithms/scorer.ts). */
+  scorer: Scorer;
+  /** Where metrics.jsonl and summary.json go. */
+  run?: RunDir;
+}
+
+/** ReaLHF's early-stop ratio from a config value: 0 turns it off, a mean ratio must be >= 1. */
+export function earlyStop(algo: string, ratio: number): number | null {
+  if (ratio > 0 && ratio < 1) throw new RangeError(`${algo}: earlyStopRatio must be 0 (off) or >= 1, got ${ratio}`);
+  return ratio > 0 ? ratio : null;
+}
 
 /** An optimizer section: AdamW with ReaLHF's settings and a cosine schedule with warm-up (PAPER.md §5.5). */
 export function optimSchema(lr: number, doc: string) {
