@@ -1,6 +1,6 @@
 /**
  * PPO end to end on the sanity task (fixed seeds, asserted thresholds), its switches, and its errors. Times on the
- * 2-core llvmpipe machine are in the report; the end-to-end test is the long one (about 25 s).
+ * 2-core llvmpipe machine are in the report; the end-to-end test is the long one (13-22 s measured).
  */
 import assert from "node:assert/strict";
 import type { Gpu } from "../kernels/gpu.ts";
