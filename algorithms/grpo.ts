@@ -109,19 +109,14 @@ export async function trainGrpo(
     grpoAdvantages(enc, { rewards: buf.scores, mask: x.mask }, buf.advantages, { groupSize: k, eps: cfg.advEps });
     // charts/kl_ref as PPO logs it (Σ_t of the k1 log-ratio of the behaviour policy to the reference); β = 0, so
     // nothing here enters the loss.
-    klReward(
-      enc,
-      {
-        logpOld: x.logp,
-        logpRef: refWs.logp,
-        mask: x.mask,
-        scores: buf.scores,
-        terminated: x.terminated,
-      },
-      buf.rewards,
-      buf.klStats,
-      { beta: 0 },
-    );
+    const klInputs = {
+      logpOld: x.logp,
+      logpRef: refWs.logp,
+      mask: x.mask,
+      scores: buf.scores,
+      terminated: x.terminated,
+    };
+    klReward(enc, klInputs, buf.rewards, buf.klStats, { beta: 0 });
     const { tokens, targets, mask } = x;
     trainer.record(
       enc,
