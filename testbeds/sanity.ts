@@ -130,4 +130,3 @@ export class SanityTask {
     return Array.from({ length: n }, (_, i) => make(rng.split(i)));
   }
 }
-

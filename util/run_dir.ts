@@ -101,7 +101,7 @@ export class RunDir {
   }
 
   /** Every complete metrics row (a torn last line from a killed run is dropped). */
-  async readMetrics(): Promise<MetricRow[]> {
+  readMetrics(): Promise<MetricRow[]> {
     return readMetricsFile(this.file("metrics.jsonl"));
   }
 
