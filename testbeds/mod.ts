@@ -1,0 +1,7 @@
+/**
+ * testbeds: re-exports only.
+ * @module
+ */
+export * from "./sanity.ts";
+export * from "./synthetic.ts";
+export * from "./tokenizer.ts";
