@@ -16,7 +16,7 @@
  * @example
  * ```ts
  * const cfg = resolveConfig(DPO_SCHEMA, { sets: ["beta=0.1", "epochs=2"] });
- * const policy = await cloneGpt(sft, "policy");                     // algorithms/ppo_models.ts
+ * const policy = await cloneGpt(sft, "policy");                     // nn/gpt_copy.ts
  * const res = await trainDpo(gpu, { policy, reference: sft, tokenizer, pairs, heldOut, config: cfg });
  * res.metrics.at(-1)!["dpo/eval_margin"];
  * ```

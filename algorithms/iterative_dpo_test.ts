@@ -1,7 +1,7 @@
 /**
  * Iterative DPO: the pairing rule (best vs worst, ties skipped, the reference solution as winner when no sample is
  * correct), sampled responses decode to text, and on the sanity task rounds of sample, gold-label, DPO raise the
- * gold score of the policy's samples above the SFT start.
+ * gold score of the policy's samples above the start, the shared SFT fixture (algorithms/testing.ts).
  */
 import assert from "node:assert/strict";
 import { Rng } from "../kernels/rng.ts";
@@ -12,9 +12,8 @@ import { SanityTask } from "../testbeds/sanity.ts";
 import { resolveConfig } from "../util/config.ts";
 import { formPairs, ITERATIVE_DPO_SCHEMA, trainIterativeDpo } from "./iterative_dpo.ts";
 import { sampleResponses } from "./policy_eval.ts";
-import { cloneGpt } from "./ppo_models.ts";
-import { sanitySetup } from "./preference_testing.ts";
 import { RewardModelScorer } from "./scorer.ts";
+import { sanityFixture, sanityPolicy } from "./testing.ts";
 
 Deno.env.set("PROGRESS", "0");
 
@@ -45,7 +44,7 @@ Deno.test("iterative dpo: pairs are best vs worst, ties are skipped, the referen
 });
 
 gpuTest("iterative dpo: sampled responses decode to text; greedy decoding is deterministic", async (gpu) => {
-  const s = await sanitySetup(gpu);
+  const s = await sanityFixture(gpu);
   const sampler = new Sampler(s.sft, { maxBatch: 16 });
   const prompts = s.evalPrompts.slice(0, 40); // three sampler calls of 16, 16 and 8
   const a = await sampleResponses(sampler, s.task.tokenizer, prompts, { maxNewTokens: 10, greedy: true }, new Rng(1));
@@ -63,8 +62,8 @@ gpuTest("iterative dpo: sampled responses decode to text; greedy decoding is det
 gpuTest(
   "iterative dpo: rounds of sampling, gold labels and DPO raise the gold score above the SFT start",
   async (gpu) => {
-    const s = await sanitySetup(gpu);
-    const policy = await cloneGpt(s.sft, "policy");
+    const s = await sanityFixture(gpu);
+    const policy = await sanityPolicy(gpu);
     const prompts = SanityTask.many(new Rng(5).split("prompts"), 1024, (r) => s.task.prompt(r));
     const cfg = resolveConfig(ITERATIVE_DPO_SCHEMA, {
       sets: ["rounds=5", "promptsPerRound=256", "samplesPerPrompt=5", "dpo.logEvery=16", "dpo.lr=1e-3"],
@@ -102,8 +101,8 @@ gpuTest(
 );
 
 gpuTest("iterative dpo: a round labelled by a reward model pairs responses by the model's scores", async (gpu) => {
-  const s = await sanitySetup(gpu);
-  const policy = await cloneGpt(s.sft, "policy");
+  const s = await sanityFixture(gpu);
+  const policy = await sanityPolicy(gpu);
   // A reward model of the policy's size (any scalar-head Gpt scores; this one is untrained, which is all the
   // labelling path needs).
   const rm = new Gpt(gpu, { ...s.sft.config, lmHead: false, scalarHead: true }, "rm");

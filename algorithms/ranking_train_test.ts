@@ -1,7 +1,8 @@
 /**
  * RRHF and PRO: one step's gradient (ranking term on length-normalised log-probs plus the SFT term on the best
  * response) against the float64 CPU model and finite differences; the best-response indicator agrees with the
- * kernel's `best`; on the sanity task both train from the SFT policy without diverging.
+ * kernel's `best`; on the sanity task both train from the shared SFT fixture (algorithms/testing.ts) without
+ * diverging.
  */
 import assert from "node:assert/strict";
 import { proLossCpu, rrhfLossCpu } from "../kernels/ranking_loss.ts";
@@ -12,12 +13,12 @@ import { GptCpu, type ParamMap } from "../nn/gpt_cpu.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
 import { resolveConfig } from "../util/config.ts";
 import { BatchBuffers, fixedWidth } from "./batch.ts";
-import { cloneGpt } from "./ppo_models.ts";
 import { PRO_SCHEMA, trainPro } from "./pro.ts";
 import { responseInverseLengths } from "./preference_batch.ts";
-import { assertGradsClose, finiteDifferenceCheck, sanitySetup, twinModels } from "./preference_testing.ts";
+import { assertGradsClose, finiteDifferenceCheck, twinModels } from "./gradient_testing.ts";
 import { bestIndicator, groupRows, type RankingGroup, RankingStep } from "./ranking_train.ts";
 import { RRHF_SCHEMA, trainRrhf } from "./rrhf.ts";
+import { sanityFixture, sanityPolicy } from "./testing.ts";
 
 Deno.env.set("PROGRESS", "0");
 const GROUPS: RankingGroup[] = [
@@ -77,8 +78,8 @@ for (const kind of ["rrhf", "pro"] as const) {
   gpuTest(
     `ranking: ${kind.toUpperCase()} trains on the sanity task from the SFT policy without diverging`,
     async (gpu) => {
-      const s = await sanitySetup(gpu);
-      const policy = await cloneGpt(s.sft, "policy");
+      const s = await sanityFixture(gpu);
+      const policy = await sanityPolicy(gpu);
       const pairs = SanityTask.many(new Rng(9).split("pairs"), 256, (r) => s.task.pair(r));
       const sets = ["samplesPerPrompt=2", "groupsPerStep=8", "epochs=2", "logEvery=8"];
       const base = { policy, tokenizer: s.task.tokenizer, pairs, scorer: s.gold, evaluate: () => s.evaluate(policy) };

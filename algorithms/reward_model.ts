@@ -26,6 +26,7 @@ import { Rng } from "../kernels/rng.ts";
 import { AdamW } from "../nn/adamw.ts";
 import { loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { Gpt } from "../nn/gpt.ts";
+import { copySharedParams } from "../nn/gpt_copy.ts";
 import { checkGptConfig, type GptConfig } from "../nn/gpt_config.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
@@ -111,7 +112,7 @@ export async function trainRewardModel(gpu: Gpu, opts: {
   }
   const model = new Gpt(gpu, rewardModelConfig(cfg, tokenizer), "reward_model");
   model.params.initialize(rng.split("init"));
-  if (opts.init) await copySharedParams(gpu, opts.init, model);
+  if (opts.init) await copySharedParams(opts.init, model);
   const width = widthOf(tokenizer, pairRows([...train, ...(opts.heldOut ?? [])]), model.config.ctx);
   const totalSteps = Math.max(1, Math.floor((cfg.epochs * train.length) / P)); // a batch may span two epochs
   const lr = lrSchedule(cfg, totalSteps);
@@ -255,20 +256,6 @@ export function labelCeiling(
     order += d > 0 ? 1 : d === 0 ? 0.5 : 0;
   }
   return { bayes: bayes / pairs.length, goldOrder: order / pairs.length };
-}
-
-/** Copies every parameter of `src` that `dst` also has (same name and shape); the rest of `dst` keeps its init. */
-async function copySharedParams(gpu: Gpu, src: Gpt, dst: Gpt): Promise<void> {
-  const enc = gpu.encoder("rm init");
-  for (const e of dst.params.entries) {
-    const from = src.params.entries.find((s) => s.name === e.name);
-    if (!from) continue;
-    if (from.shape.join() !== e.shape.join()) {
-      throw new RangeError(`Reward model init: '${e.name}' is [${from.shape}] in the source but [${e.shape}] here`);
-    }
-    enc.copy(src.params.get(e.name), dst.params.get(e.name));
-  }
-  await enc.submit();
 }
 
 /** What a reward-model checkpoint's config.json holds. */

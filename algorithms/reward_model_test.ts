@@ -1,12 +1,13 @@
 /**
  * Reward model: one step's gradient against the float64 CPU model (and the CPU objective against finite
- * differences), held-out accuracy on the sanity task against the Bayes ceiling of its labels, checkpoints that load
- * into a scalar-head Gpt (PPO's critic), the label ceiling itself, and bad input.
+ * differences), held-out accuracy on the sanity task, starting from the SFT model, against the Bayes ceiling of its
+ * labels, checkpoints that load into a scalar-head Gpt (PPO's critic), the label ceiling itself, and bad input.
  */
 import assert from "node:assert/strict";
 import { bradleyTerryLossCpu } from "../kernels/bradley_terry.ts";
 import { Rng } from "../kernels/rng.ts";
 import { assertBitwiseEqual, assertClose, gpuTest } from "../kernels/testing.ts";
+import { loadCheckpoint } from "../nn/checkpoint.ts";
 import { Gpt } from "../nn/gpt.ts";
 import type { GptConfig } from "../nn/gpt_config.ts";
 import { GptCpu, type ParamMap } from "../nn/gpt_cpu.ts";
@@ -14,7 +15,7 @@ import { SanityTask } from "../testbeds/sanity.ts";
 import { resolveConfig } from "../util/config.ts";
 import { BatchBuffers, fixedWidth } from "./batch.ts";
 import { pairRows } from "./preference_batch.ts";
-import { assertGradsClose, finiteDifferenceCheck, twinModels } from "./preference_testing.ts";
+import { assertGradsClose, finiteDifferenceCheck, GRADIENT_PAIRS as PAIRS, twinModels } from "./gradient_testing.ts";
 import {
   evaluatePairs,
   labelCeiling,
@@ -25,14 +26,10 @@ import {
   trainRewardModel,
 } from "./reward_model.ts";
 import { RewardModelScorer } from "./scorer.ts";
+import { sanityFixture } from "./testing.ts";
 
 Deno.env.set("PROGRESS", "0");
 const task = new SanityTask();
-const PAIRS = [
-  { prompt: "ab", chosen: "aaab", rejected: "bcd" },
-  { prompt: "hgfe", chosen: "hh", rejected: "gfedcbah" },
-  { prompt: "c", chosen: "ccc", rejected: "" },
-];
 
 gpuTest(
   "reward model: a step's gradient matches the float64 CPU model, which matches finite differences",
@@ -65,32 +62,40 @@ gpuTest(
   },
 );
 
-gpuTest("reward model: held-out pair accuracy on the sanity task comes near the labels' Bayes ceiling", async (gpu) => {
-  // Two letters and sharp labels (τ 0.02): the RM must learn to find the prompt's first letter and count it in the
-  // response, a circuit a d-32 transformer forms only after a plateau of a few hundred steps (PyTorch shows the same
-  // plateau on these pairs; with 8 letters and τ 0.1 it lasts past 1000 steps). This task makes it form within
-  // the test's budget; the chance level is 0.5 and the labels allow at most the Bayes accuracy printed below.
-  const t = new SanityTask({ alphabet: "ab", labelTemperature: 0.02 }), rng = new Rng(1);
-  const train = SanityTask.many(rng.split("train"), 6144, (r) => t.pair(r));
-  const heldOut = SanityTask.many(rng.split("test"), 512, (r) => t.pair(r));
-  const ceiling = labelCeiling(heldOut, (p, x) => t.gold(p, x), t.options.labelTemperature);
-  const cfg = resolveConfig(REWARD_MODEL_SCHEMA, {
-    sets: ["seed=2", "model.d=32", "model.heads=2", "model.ctx=16", "lr=3e-3", "batchPairs=32", "logEvery=64"],
-  });
-  const t0 = performance.now();
-  const r = await trainRewardModel(gpu, { tokenizer: t.tokenizer, train, heldOut, config: cfg });
-  const secs = (performance.now() - t0) / 1000, acc = r.heldOut!.accuracy;
-  const first = r.metrics[0]["rm/train_accuracy"] as number;
-  console.log(
-    `${r.metrics.at(-2)!.step} steps in ${secs.toFixed(1)} s: train accuracy ${first.toFixed(3)} (first 64 steps) -> ` +
-      `held-out ${acc.toFixed(3)}; Bayes ceiling ${ceiling.bayes.toFixed(3)}, gold order on these labels ` +
-      `${ceiling.goldOrder.toFixed(3)}, chance 0.5`,
-  );
-  assert.ok(acc >= 0.8, `held-out accuracy ${acc} should be well above chance (0.5), at least 0.8`);
-  assert.ok(acc >= 0.9 * ceiling.bayes, `held-out accuracy ${acc} should reach 90% of the Bayes ceiling`);
-  assert.ok(acc <= ceiling.bayes + 0.05, `held-out accuracy ${acc} cannot beat the ceiling ${ceiling.bayes} by much`);
-  assert.equal(r.metrics.at(-1)!["rm/accuracy"], acc);
-});
+gpuTest(
+  "reward model: from the SFT model, held-out pair accuracy on the sanity task comes near the labels' Bayes ceiling",
+  async (gpu) => {
+    // The RM starts from the SFT policy's transformer with a fresh scalar head, as the paper's and ReaLHF's reward
+    // models do (reward_model.ts `init`), on the task's two-letter variant with sharp labels (τ 0.02), and its own
+    // fixture (base + SFT on that variant, algorithms/testing.ts). The RM must find the prompt's first letter and
+    // count it in the response. Measured on llvmpipe (3 fixture seeds x 3 RM seeds, 384 steps): from the SFT model
+    // every run reached 0.96-1.0 of the Bayes ceiling; from a random init all three RM seeds stayed on the plateau
+    // of ~0.68 (0.75 of the ceiling). The default task (8 letters, τ 0.1; ceiling 0.71) is out of a test's reach
+    // even from the SFT model: 0.54-0.57 after 256 steps, 0.57 after 1024.
+    const fx = await sanityFixture(gpu, { task: { alphabet: "ab", labelTemperature: 0.02 } });
+    const t = fx.task, rng = new Rng(1), { d, layers, heads, ctx } = fx.sft.config;
+    const train = SanityTask.many(rng.split("train"), 6144, (r) => t.pair(r));
+    const heldOut = SanityTask.many(rng.split("test"), 512, (r) => t.pair(r));
+    const ceiling = labelCeiling(heldOut, (p, x) => t.gold(p, x), t.options.labelTemperature);
+    const model = [`model.d=${d}`, `model.layers=${layers}`, `model.heads=${heads}`, `model.ctx=${ctx}`];
+    const cfg = resolveConfig(REWARD_MODEL_SCHEMA, { sets: ["seed=1", ...model, "batchPairs=32", "logEvery=64"] });
+    const t0 = performance.now();
+    const r = await trainRewardModel(gpu, { tokenizer: t.tokenizer, train, heldOut, config: cfg, init: fx.sft });
+    const secs = (performance.now() - t0) / 1000, acc = r.heldOut!.accuracy;
+    const first = r.metrics[0]["rm/train_accuracy"] as number;
+    console.log(
+      `fixture ${fx.seconds.toFixed(1)} s; ${r.metrics.at(-2)!.step} steps in ${secs.toFixed(1)} s: train accuracy ` +
+        `${first.toFixed(3)} (first 64 steps) -> held-out ${acc.toFixed(3)}; Bayes ceiling ${
+          ceiling.bayes.toFixed(3)
+        }, ` +
+        `gold order on these labels ${ceiling.goldOrder.toFixed(3)}, chance 0.5`,
+    );
+    assert.ok(acc >= 0.8, `held-out accuracy ${acc} should be well above chance (0.5), at least 0.8`);
+    assert.ok(acc >= 0.9 * ceiling.bayes, `held-out accuracy ${acc} should reach 90% of the Bayes ceiling`);
+    assert.ok(acc <= ceiling.bayes + 0.05, `held-out accuracy ${acc} cannot beat the ceiling ${ceiling.bayes} by much`);
+    assert.equal(r.metrics.at(-1)!["rm/accuracy"], acc);
+  },
+);
 
 gpuTest(
   "reward model: a checkpoint loads into a scalar-head Gpt that scores the same (PPO's critic init)",
@@ -106,7 +111,6 @@ gpuTest(
     assertBitwiseEqual(await loaded.params.params.read(), await model.params.params.read(), "parameters");
     // A critic is a Gpt of the same config: the same checkpoint loads into it.
     const critic = new Gpt(gpu, { ...config }, "critic");
-    const { loadCheckpoint } = await import("../nn/checkpoint.ts");
     await loadCheckpoint(dir, { params: critic.params });
     const a = await evaluatePairs(model, task.tokenizer, PAIRS), c = await evaluatePairs(critic, task.tokenizer, PAIRS);
     assertBitwiseEqual(c.chosen, a.chosen, "critic scores");

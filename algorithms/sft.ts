@@ -20,6 +20,7 @@ import { Rng } from "../kernels/rng.ts";
 import { AdamW } from "../nn/adamw.ts";
 import { checkpointDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { Gpt } from "../nn/gpt.ts";
+import { copySharedParams } from "../nn/gpt_copy.ts";
 import { type GptConfig, gptPreset, type GptPresetName } from "../nn/gpt_config.ts";
 import { cosineSchedule, warmupStepsFor } from "../nn/schedule.ts";
 import { CharTokenizer, type Example } from "../testbeds/tokenizer.ts";
@@ -37,6 +38,7 @@ export const SFT_SCHEMA = {
     choices: ["xs", "s", "m"],
   }),
   ctx: opt(0, "Context length; 0 keeps the preset's (xs 64, s 128, m 256)", { int: true, min: 0 }),
+  layers: opt(0, "Transformer blocks; 0 keeps the preset's (xs 2, s 4, m 6)", { int: true, min: 0 }),
   lr: opt(
     1e-3,
     "Peak LR. ReaLHF's SFT uses 1e-5 on pretrained 7B+ models; ours are tiny (d 64-256) and start from random " +
@@ -81,6 +83,11 @@ export interface SftRunOptions {
   run?: RunDir | null;
   /** Stop after this step as if killed: no final checkpoint or summary (tests simulate a crash with it). */
   stopAfter?: number;
+  /**
+   * Start from these parameters instead of a fresh initialisation (a pretrained base, as the paper's SFT starts
+   * from Llama 2); its configuration must be the run's. A resumed run loads its checkpoint over them.
+   */
+  init?: Gpt;
 }
 
 /** What {@link trainSft} returns. */
@@ -100,7 +107,8 @@ export interface SftResult {
 
 /** The model config of an SFT run on `tok`. */
 export function sftModelConfig(cfg: SftConfig, tok: CharTokenizer): GptConfig {
-  return gptPreset(cfg.preset, { vocab: tok.vocabSize, ...(cfg.ctx > 0 ? { ctx: cfg.ctx } : {}) });
+  const sizes = { ...(cfg.ctx > 0 ? { ctx: cfg.ctx } : {}), ...(cfg.layers > 0 ? { layers: cfg.layers } : {}) };
+  return gptPreset(cfg.preset, { vocab: tok.vocabSize, ...sizes });
 }
 
 /**
@@ -138,6 +146,16 @@ export async function trainSft(gpu: Gpu, cfg: SftConfig, data: SftData, opts: Sf
   const rng = new Rng(cfg.seed);
   const model = new Gpt(gpu, config, "sft");
   model.params.initialize(rng.split("init"));
+  if (opts.init) {
+    const keys = ["vocab", "ctx", "d", "layers", "heads", "lmHead", "scalarHead"] as const;
+    const init = opts.init.config, differs = keys.filter((k) => init[k] !== config[k]);
+    if (differs.length > 0) {
+      throw new RangeError(
+        `SFT init: the model differs from the run's in ${differs.map((k) => `${k} (${init[k]} vs ${config[k]})`)}`,
+      );
+    }
+    await copySharedParams(opts.init, model);
+  }
   const opt = new AdamW(model.params, { weightDecay: cfg.weightDecay });
   const lr = cosineSchedule({
     lr: cfg.lr,

@@ -6,15 +6,15 @@
  *
  *   deno task bench:rl [--presets xs,s] [--batch 64] [--iterations 6] [--warmup 2] [--no-ablation]
  *
- * Throughput rows: a policy SFT-trained briefly on the sanity task (40 steps: the answers have their SFT lengths;
- * what the policy says does not change the cost), PPO with the paper's four models (actor, reference, critic
+ * Throughput rows: a policy SFT-trained briefly on the sanity task (algorithms/testing.ts's fixture with no base
+ * pretraining and 40 SFT steps: the answers have their SFT lengths; what the policy says does not change the cost), PPO with the paper's four models (actor, reference, critic
  * initialised from the reward model, and the reward model scoring on the GPU; PAPER.md §9.5) and GRPO (no critic,
  * groups of 8), at B rollouts of width T = 7 prompt + 10 new tokens, 4 mini-batches; each iteration is timed by wall
  * clock with its metrics read back (one round trip at the end of the training submit, so the phases do not
  * overlap), after `--warmup` untimed iterations that compile the pipelines; the median over `--iterations` counts.
  * Achieved GFLOP/s of generation and of the training submit come from analytic model FLOPs (algorithms/flops.ts).
  * Matmuls are autotuned for the models' shapes first. Ablation rows: the seeded runs of algorithms/ppo_test.ts's
- * configuration (70 iterations each); the gold score of the last 10 iterations and the curve every 10. A JSON
+ * configuration from its fixture (pretrained base + SFT; 70 iterations each); the gold score of the last 10 iterations and the curve every 10. A JSON
  * record goes to bench/results/.
  * @module
  */
@@ -28,8 +28,8 @@ import { resolveConfig } from "../util/config.ts";
 import type { MetricRow } from "../util/run_dir.ts";
 import { GRPO_SCHEMA, trainGrpo } from "../algorithms/grpo.ts";
 import { PPO_SCHEMA, trainPpo } from "../algorithms/ppo.ts";
-import { SANITY_PPO, sanitySft } from "../algorithms/ppo_testing.ts";
-import { GoldScorer, RewardModelScorer } from "../algorithms/scorer.ts";
+import { RewardModelScorer } from "../algorithms/scorer.ts";
+import { SANITY_PPO, sanityFixture } from "../algorithms/testing.ts";
 import { gptDecodeFlops, gptForwardFlops, gptTrainFlops } from "../algorithms/flops.ts";
 import { fmt, median, printTable, writeRecord } from "./common.ts";
 
@@ -73,11 +73,13 @@ function perf(history: MetricRow[], genFlops: number, trainFlops: number) {
 
 const throughput: Record<string, unknown>[] = [];
 for (const preset of presets) {
-  const sizes = GPT_PRESETS[preset];
-  if (!sizes) throw new RangeError(`Unknown preset '${preset}'; known: ${Object.keys(GPT_PRESETS).join(", ")}`);
-  // The preset's width, depth and heads; a context of 24 holds the sanity task's 17-token rollouts.
-  const model = { ...sizes, ctx: 24 };
-  const { policy, task } = await sanitySft(gpu, { preset, overrides: model, pretrainSteps: 0, sftSteps: 40 });
+  if (!GPT_PRESETS[preset]) {
+    throw new RangeError(`Unknown preset '${preset}'; known: ${Object.keys(GPT_PRESETS).join(", ")}`);
+  }
+  // The preset's width, depth and heads (layers 0 keeps the preset's); the fixture's context of 24 holds the sanity
+  // task's 17-token rollouts. No base pretraining: what the policy says does not change the cost.
+  const fx = await sanityFixture(gpu, { preset, layers: 0, baseSteps: 0, sftSteps: 40 });
+  const { sft: policy, task } = fx;
   const rm = new Gpt(gpu, { ...policy.config, lmHead: false, scalarHead: true }, "rm");
   rm.params.initialize(new Rng(7).split("rm"));
   const T = MAX_PROMPT + MAX_NEW;
@@ -138,8 +140,7 @@ printTable(
 // The switches of Table 3 on the test-scale sanity run: same SFT policy, same seed, one factor changed at a time.
 const ablation: Record<string, unknown>[] = [];
 if (!a["no-ablation"]) {
-  const { policy, task } = await sanitySft(gpu);
-  const scorer = new GoldScorer(gpu, "sanity-gold", (p, r) => task.gold(p, r));
+  const { sft: policy, task, gold: scorer } = await sanityFixture(gpu);
   const variants: [string, string[]][] = [
     ["test config (batch 32, adv. norm.)", []],
     ["advantage normalisation off", ["advNorm=false"]],

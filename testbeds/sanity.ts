@@ -6,7 +6,9 @@
  * distribution that rarely does what the judge wants (random letters: the target is 1 in 8), preference pairs
  * labelled by the gold judge with Bradley-Terry noise (the stand-in for human labels), a prompt-only set for
  * on-policy methods, a held-out split, and a reference answer for iterative DPO's "use the reference when no sample
- * is correct" rule (PAPER.md §6.3).
+ * is correct" rule (PAPER.md §6.3). What it cannot have is a pretrained LLM to start from, so it has a stand-in: a
+ * "base" pretraining distribution ({@link SanityTask.baseResponse}: copy letters of the prompt) that a model learns
+ * before SFT, as the paper's base models learned language before theirs.
  *
  * Gold score: the number of target letters among the first `scored` response characters, divided by `scored`, so
  * it lies in [0, 1]; the best response is `scored` target letters.
@@ -99,6 +101,33 @@ export class SanityTask {
   /** One SFT example. */
   sftExample(rng: Rng): Example & { prompt: string; response: string } {
     return { prompt: this.prompt(rng), response: this.sftResponse(rng) };
+  }
+
+  /**
+   * A response of the "pretrained base" distribution: `responseLen[1]` letters, each drawn uniformly from the
+   * prompt's own letters (any of them, not only the judge's target), so its gold score is about the prompt's share
+   * of target letters (1 for "aaa", 1/3 for "abc").
+   *
+   * Why it exists: the paper's models start from a pretrained LLM (Llama 2, CodeLlama) that already has the
+   * abilities RLHF draws out; SFT and RLHF shift what it does with them. Our tiny models start from random weights,
+   * and the SFT data (random letters) never makes a response depend on its prompt, so a model trained on it from
+   * scratch has no circuit that looks back at the prompt; RL must then discover one from a reward that reaches it
+   * through 1 letter in 8 (measured with PPO on llvmpipe: the gold stays at the SFT level for 60-200 iterations,
+   * and when it takes off depends on the seed). A base pretrained on this generic objective (copy letters of the
+   * context; nothing about the judge's target) has that ability, as a pretrained LLM has its skills; SFT on
+   * {@link sftExample} then brings its gold back to about 1/8, the start every RLHF method must improve on
+   * (algorithms/testing.ts trains both phases).
+   */
+  baseResponse(prompt: string, rng: Rng): string {
+    const letters = [...prompt];
+    if (letters.length === 0) throw new RangeError("Sanity task: the prompt is empty, so it has no letters to copy");
+    return Array.from({ length: this.options.responseLen[1] }, () => letters[rng.int(letters.length)]).join("");
+  }
+
+  /** One base-pretraining example: a random prompt and a {@link baseResponse} to it. */
+  baseExample(rng: Rng): Example & { prompt: string; response: string } {
+    const prompt = this.prompt(rng);
+    return { prompt, response: this.baseResponse(prompt, rng) };
   }
 
   /** The gold score of `response` to `prompt`, in [0, 1]. */

@@ -1,22 +1,24 @@
 /**
- * Test helpers of the preference algorithms: a GPU model and its float64 CPU twin with the same random parameters,
- * gradient comparison and central finite differences of a CPU objective, and the sanity-task SFT policy the
- * end-to-end tests start from (trained once per test process).
+ * Gradient-check helpers of the algorithm tests: a GPU model and its float64 CPU twin with the same random
+ * parameters, a tensor-by-tensor comparison of their gradients, central finite differences of a CPU objective, and
+ * the few hand-written preference pairs the one-step checks run on (awkward on purpose: an empty response, a
+ * response longer than its pair's, prompts of 1 to 4 letters).
  * @module
  */
 import assert from "node:assert/strict";
 import type { Gpu } from "../kernels/gpu.ts";
-import { Rng } from "../kernels/rng.ts";
 import { Gpt } from "../nn/gpt.ts";
 import type { GptConfig } from "../nn/gpt_config.ts";
 import { GptCpu, type ParamMap } from "../nn/gpt_cpu.ts";
 import { flatten, randomParams, roundToF32 } from "../nn/gpt_testing.ts";
-import { Sampler } from "../nn/sampler.ts";
-import { SanityTask } from "../testbeds/sanity.ts";
-import { resolveConfig } from "../util/config.ts";
-import { evaluatePolicy } from "./policy_eval.ts";
-import { GoldScorer } from "./scorer.ts";
-import { SFT_SCHEMA, trainSft } from "./sft.ts";
+import type { PreferencePair } from "../testbeds/sanity.ts";
+
+/** Three pairs on the sanity task's letters for one-step gradient checks. */
+export const GRADIENT_PAIRS: readonly PreferencePair[] = [
+  { prompt: "ab", chosen: "aaab", rejected: "bcd" },
+  { prompt: "hgfe", chosen: "hh", rejected: "gfedcbah" },
+  { prompt: "c", chosen: "ccc", rejected: "" },
+];
 
 /** A GPU model and the float64 CPU model with the same (f32-rounded) random parameters. */
 export function twinModels(gpu: Gpu, config: GptConfig, seed: number): { model: Gpt; cpu: GptCpu; p: ParamMap } {
@@ -73,54 +75,4 @@ export function finiteDifferenceCheck(
     worst = Math.max(worst, rel);
   }
   return worst;
-}
-
-/** The sanity task of the end-to-end tests, its SFT policy, and a gold evaluation of any policy. */
-export interface SanitySetup {
-  task: SanityTask;
-  sft: Gpt;
-  gold: GoldScorer;
-  /** Held-out prompts for evaluation. */
-  evalPrompts: string[];
-  /** Gold score of the policy's greedy and sampled (temperature 1) responses to `evalPrompts` (fixed RNG key). */
-  evaluate(policy: Gpt): Promise<Record<string, number>>;
-  /** Seconds the SFT took. */
-  sftSeconds: number;
-}
-
-let setup: Promise<SanitySetup> | undefined;
-
-/**
- * The default sanity task (8 letters, τ 0.1) and an xs SFT policy (d 64, 2 layers, context 24) trained for 100
- * steps of 32 random-letter responses: its gold score is the SFT distribution's, ~0.09. Made once per process.
- */
-export function sanitySetup(gpu: Gpu): Promise<SanitySetup> {
-  setup ??= (async () => {
-    Deno.env.set("PROGRESS", "0");
-    const task = new SanityTask(), rng = new Rng(2024);
-    const t0 = performance.now();
-    const sets = ["ctx=24", "batchSize=32", "steps=100", "logEvery=50", "evalEvery=100", "checkpointEvery=100"];
-    const sft = await trainSft(gpu, resolveConfig(SFT_SCHEMA, { sets }), {
-      tokenizer: task.tokenizer,
-      train: SanityTask.many(rng.split("sft"), 2048, (r) => task.sftExample(r)),
-      heldout: [],
-    });
-    const sftSeconds = (performance.now() - t0) / 1000;
-    const gold = new GoldScorer(gpu, "sanity-gold", (p, r) => task.gold(p, r));
-    const evalPrompts = SanityTask.many(rng.split("eval"), 256, (r) => task.prompt(r));
-    const samplers = new Map<Gpt, Sampler>();
-    const evaluate = async (policy: Gpt) => {
-      let s = samplers.get(policy);
-      if (!s) samplers.set(policy, s = new Sampler(policy, { maxBatch: 128 }));
-      const g = await evaluatePolicy(s, task.tokenizer, evalPrompts, gold, { maxNewTokens: 10, greedy: true }, rng);
-      const t = await evaluatePolicy(s, task.tokenizer, evalPrompts, gold, { maxNewTokens: 10 }, rng.split("eval"));
-      return {
-        "charts/gold_greedy": g.mean,
-        "charts/gold_mean": t.mean,
-        "charts/response_len": t.responseLen,
-      };
-    };
-    return { task, sft: sft.model, gold, evalPrompts, evaluate, sftSeconds };
-  })();
-  return setup;
 }
