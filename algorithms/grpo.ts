@@ -52,12 +52,12 @@ export const GRPO_SCHEMA = {
 export type GrpoConfig = ConfigOf<typeof GRPO_SCHEMA>;
 
 /** What GRPO trains on (no critic, so no reward-model parameters are needed beyond the scorer). */
-export type GrpoInputs = RlInputs;
+export type GrpoRunInputs = RlInputs;
 
 /** Runs GRPO (see the module doc). */
 export async function trainGrpo(
   cfg: GrpoConfig,
-  inputs: GrpoInputs,
+  inputs: GrpoRunInputs,
 ): Promise<{ actor: Gpt; reference: Gpt; history: MetricRow[] }> {
   const { policy, task, scorer } = inputs;
   const gpu = policy.gpu;
