@@ -29,6 +29,11 @@ export function headLayout(hd: number): HeadLayout {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/** One line of WGSL per term i of a head row, joined at the indentation `pad` (a newline and spaces). */
+export function each(l: HeadLayout, line: (i: number) => string, pad = "\n  "): string {
+  return range(l.n).map(line).join(pad);
+}
+
 /** Σ_i dot(a_i, b_i) as one fixed-order WGSL expression. */
 function dots(l: HeadLayout, a: (i: number) => string, b: (i: number) => string): string {
   const dot = (i: number) => (l.ty === "f32" ? `${a(i)} * ${b(i)}` : `dot(${a(i)}, ${b(i)})`);
@@ -47,32 +52,66 @@ const PRELUDE = /* wgsl */ `
   let stat = (b * p.heads + h) * p.t; // lse / D of (b, h, position 0)
 `;
 
-/** Forward: y row and lse of query t. Buffers qkv (read), y (rw), lse (rw); params t, c, heads, scale. */
-export function forwardWgsl(l: HeadLayout): string {
-  const { n, ty } = l;
-  const r = range(n);
+/** The opening of a training-attention kernel: head size, one invocation per (position t, head h, sequence b). */
+function entry(l: HeadLayout): string {
   return /* wgsl */ `
-const N: u32 = ${n}u;
+const N: u32 = ${l.n}u;
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}
-  let qo = row0 + t * rs;
-  ${r.map((i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`).join("\n  ")}
+fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}`;
+}
+
+/** Where {@link attendWgsl} finds a query's keys and values and puts its output. */
+export interface AttendSource {
+  /** The last visible key position (the loop variable `s` runs 0..last in ascending order). */
+  last: string;
+  /** Offset of key row s, in terms (its value row is read through `value`). */
+  keyRow: string;
+  /** Term i of the key and of the value at offset `ko`. */
+  key: (i: number) => string;
+  value: (i: number) => string;
+  /** Offset of the query's output row in y. */
+  yRow: string;
+}
+
+/**
+ * The attention of one query row: q (term i at `qkv[qo + i]`) scaled first, an online softmax over the visible keys
+ * in ascending order (running max m and sum l, the weighted values in registers a_i), then y = a / l. The training
+ * forward and the decode step (kernels/attention_decode.ts) both generate it here, so a decode step's output equals
+ * the full forward's bit for bit: same scaling, dot order, rescaling and division. Leaves m and l for the caller.
+ */
+export function attendWgsl(l: HeadLayout, o: AttendSource): string {
+  return /* wgsl */ `
+  ${each(l, (i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`)}
   var m = -3.0e38;
   var l = 0.0;
-  ${r.map((i) => `var a${i} = ${ty}(0.0);`).join("\n  ")}
-  for (var s = 0u; s <= t; s++) {
-    let ko = row0 + s * rs + p.c;
-    let sc = ${dots(l, (i) => `q${i}`, (i) => `qkv[ko + ${i}u]`)};
+  ${each(l, (i) => `var a${i} = ${l.ty}(0.0);`)}
+  for (var s = 0u; s <= ${o.last}; s++) {
+    let ko = ${o.keyRow};
+    let sc = ${dots(l, (i) => `q${i}`, o.key)};
+    // Online softmax: rescale the running sums when the maximum grows.
     let mn = max(m, sc);
     let corr = exp(m - mn);
     let e = exp(sc - mn);
     l = l * corr + e;
-    ${r.map((i) => `a${i} = a${i} * corr + e * qkv[ko + p.c + ${i}u];`).join("\n    ")}
+    ${each(l, (i) => `a${i} = a${i} * corr + e * ${o.value(i)};`, "\n    ")}
     m = mn;
   }
   let inv = 1.0 / l;
-  let yo = (b * p.t + t) * p.c + h * N;
-  ${r.map((i) => `y[yo + ${i}u] = a${i} * inv;`).join("\n  ")}
+  let yo = ${o.yRow};
+  ${each(l, (i) => `y[yo + ${i}u] = a${i} * inv;`)}`;
+}
+
+/** Forward: y row and lse of query t. Buffers qkv (read), y (rw), lse (rw); params t, c, heads, scale. */
+export function forwardWgsl(l: HeadLayout): string {
+  const attend = attendWgsl(l, {
+    last: "t",
+    keyRow: "row0 + s * rs + p.c",
+    key: (i) => `qkv[ko + ${i}u]`,
+    value: (i) => `qkv[ko + p.c + ${i}u]`,
+    yRow: "(b * p.t + t) * p.c + h * N",
+  });
+  return /* wgsl */ `${entry(l)}
+  let qo = row0 + t * rs;${attend}
   lse[stat + t] = m + log(l);
 }`;
 }
@@ -82,26 +121,21 @@ fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}
  * lse (read), dqkv (rw, the q part), dstat (rw); params t, c, heads, scale.
  */
 export function backwardQueryWgsl(l: HeadLayout): string {
-  const { n, ty } = l;
-  const r = range(n);
-  return /* wgsl */ `
-const N: u32 = ${n}u;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}
+  return /* wgsl */ `${entry(l)}
   let qo = row0 + t * rs;
   let yo = (b * p.t + t) * p.c + h * N;
-  ${r.map((i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`).join("\n  ")}
-  ${r.map((i) => `let dy${i} = dy[yo + ${i}u];`).join("\n  ")}
+  ${each(l, (i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`)}
+  ${each(l, (i) => `let dy${i} = dy[yo + ${i}u];`)}
   let dd = ${dots(l, (i) => `dy${i}`, (i) => `y[yo + ${i}u]`)};
   let lt = lse[stat + t];
-  ${r.map((i) => `var g${i} = ${ty}(0.0);`).join("\n  ")}
+  ${each(l, (i) => `var g${i} = ${l.ty}(0.0);`)}
   for (var s = 0u; s <= t; s++) {
     let ko = row0 + s * rs + p.c;
     let pr = exp(${dots(l, (i) => `q${i}`, (i) => `qkv[ko + ${i}u]`)} - lt);
     let ds = pr * (${dots(l, (i) => `dy${i}`, (i) => `qkv[ko + p.c + ${i}u]`)} - dd);
-    ${r.map((i) => `g${i} += ds * qkv[ko + ${i}u];`).join("\n    ")}
+    ${each(l, (i) => `g${i} += ds * qkv[ko + ${i}u];`, "\n    ")}
   }
-  ${r.map((i) => `dqkv[qo + ${i}u] = g${i} * p.scale;`).join("\n  ")}
+  ${each(l, (i) => `dqkv[qo + ${i}u] = g${i} * p.scale;`)}
   dstat[stat + t] = dd;
 }`;
 }
@@ -111,28 +145,23 @@ fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}
  * it (t ≥ s) in ascending order. Buffers qkv, dy, lse, dstat (read), dqkv (rw, the k and v parts); same params.
  */
 export function backwardKeyWgsl(l: HeadLayout): string {
-  const { n, ty } = l;
-  const r = range(n);
-  return /* wgsl */ `
-const N: u32 = ${n}u;
-@compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}
+  return /* wgsl */ `${entry(l)}
   let ko = row0 + t * rs + p.c; // key row s = t
-  ${r.map((i) => `let k${i} = qkv[ko + ${i}u];`).join("\n  ")}
-  ${r.map((i) => `let v${i} = qkv[ko + p.c + ${i}u];`).join("\n  ")}
-  ${r.map((i) => `var gk${i} = ${ty}(0.0);`).join("\n  ")}
-  ${r.map((i) => `var gv${i} = ${ty}(0.0);`).join("\n  ")}
+  ${each(l, (i) => `let k${i} = qkv[ko + ${i}u];`)}
+  ${each(l, (i) => `let v${i} = qkv[ko + p.c + ${i}u];`)}
+  ${each(l, (i) => `var gk${i} = ${l.ty}(0.0);`)}
+  ${each(l, (i) => `var gv${i} = ${l.ty}(0.0);`)}
   for (var q = t; q < p.t; q++) {
     let qo = row0 + q * rs;
     let yo = (b * p.t + q) * p.c + h * N;
-    ${r.map((i) => `let qq${i} = qkv[qo + ${i}u] * p.scale;`).join("\n    ")}
-    ${r.map((i) => `let dy${i} = dy[yo + ${i}u];`).join("\n    ")}
+    ${each(l, (i) => `let qq${i} = qkv[qo + ${i}u] * p.scale;`, "\n    ")}
+    ${each(l, (i) => `let dy${i} = dy[yo + ${i}u];`, "\n    ")}
     let pr = exp(${dots(l, (i) => `qq${i}`, (i) => `k${i}`)} - lse[stat + q]);
     let ds = pr * (${dots(l, (i) => `dy${i}`, (i) => `v${i}`)} - dstat[stat + q]);
-    ${r.map((i) => `gv${i} += pr * dy${i};`).join("\n    ")}
-    ${r.map((i) => `gk${i} += ds * qq${i};`).join("\n    ")}
+    ${each(l, (i) => `gv${i} += pr * dy${i};`, "\n    ")}
+    ${each(l, (i) => `gk${i} += ds * qq${i};`, "\n    ")}
   }
-  ${r.map((i) => `dqkv[ko + ${i}u] = gk${i};`).join("\n  ")}
-  ${r.map((i) => `dqkv[ko + p.c + ${i}u] = gv${i};`).join("\n  ")}
+  ${each(l, (i) => `dqkv[ko + ${i}u] = gk${i};`)}
+  ${each(l, (i) => `dqkv[ko + p.c + ${i}u] = gv${i};`)}
 }`;
 }
