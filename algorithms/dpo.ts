@@ -32,17 +32,15 @@ import {
 } from "../kernels/preference_loss.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { Rng } from "../kernels/rng.ts";
-import { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
 import type { CharTokenizer } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
-import { BatchBuffers, DataOrder, fixedWidth, widthOf } from "./batch.ts";
-import { gptTrainFlops } from "./flops.ts";
+import { DataOrder, fixedWidth, widthOf } from "./batch.ts";
 import { pairRows, sequenceValues } from "./preference_batch.ts";
-import { lrSchedule, StatsAccumulator, TrainLog } from "./train_common.ts";
+import { UpdateLoop } from "./train_common.ts";
 
 /** DPO settings (Appendix A.1 defaults; the learning rate scaled for tiny models, see its comment). */
 export const DPO_SCHEMA = {
@@ -126,16 +124,22 @@ export async function trainDpo(gpu: Gpu, opts: {
   // Reference log-probs, once: [2N] for the training pairs (chosen..., rejected...) and [2M] held out.
   const ref = await values(opts.reference, rows);
   const refHeld = heldOut.length > 0 ? await values(opts.reference, heldRows) : null;
-  const N = pairs.length, totalSteps = Math.max(1, Math.floor((cfg.epochs * N) / P)); // a batch may span two epochs
-  const lr = lrSchedule(cfg, totalSteps);
-  const opt = new AdamW(policy.params, { weightDecay: cfg.weightDecay });
-  const ws = policy.workspace(2 * P, width);
-  const bufs = new BatchBuffers(gpu, 2 * P, width, "dpo.batch");
+  const N = pairs.length;
   const lossOptions = { kind: cfg.loss, beta: cfg.beta, labelSmoothing: cfg.labelSmoothing };
   const dpo = new DpoStep(gpu, P, lossOptions);
-  const acc = new StatsAccumulator(gpu, PREFERENCE_STATS);
-  const log = new TrainLog(opts.label ?? "dpo", totalSteps, run);
-  const flops = gptTrainFlops(policy.config, 2 * P, width); // per step (algorithms/flops.ts)
+  // AdamW, the schedule, the [2P, T] workspace and batch, one submit per step (train_common.ts).
+  const loop = new UpdateLoop(policy, dpo, {
+    config: cfg,
+    items: N,
+    perStep: P,
+    rows: 2 * P,
+    width,
+    stats: PREFERENCE_STATS,
+    label: "dpo",
+    task: opts.label,
+    run,
+  });
+  const { totalSteps, log } = loop;
 
   // Evaluation: DPO's stats on the held-out pairs (the CPU reference of the loss on read-back log-probs, one
   // submit), and the caller's hook (the gold reward of samples).
@@ -164,48 +168,28 @@ export async function trainDpo(gpu: Gpu, opts: {
   };
   if (opts.evalAtStart ?? true) await evaluate(offset);
 
-  let step = 0, tokens = 0, t0 = performance.now();
+  let step = 0;
   const order = new DataOrder(new Rng(cfg.seed).split("dpo-data"), N);
   while (step < totalSteps) {
     step++;
     const idx = order.take(P);
-    bufs.write(fixedWidth(tokenizer, pairRows(idx.map((i) => pairs[i])), width));
+    loop.bufs.write(fixedWidth(tokenizer, pairRows(idx.map((i) => pairs[i])), width));
     dpo.refChosen.write(Float32Array.from(idx, (i) => ref[i]));
     dpo.refRejected.write(Float32Array.from(idx, (i) => ref[N + i]));
-    const enc = gpu.encoder("dpo step");
-    opt.zeroGrad(enc);
-    dpo.record(enc, policy, ws, bufs);
-    opt.step(enc, { lr: lr(step) });
-    acc.add(enc, dpo.stats);
-    tokens += 2 * P * width;
-    const logging = step % cfg.logEvery === 0 || step === totalSteps;
-    const means = logging ? acc.take(enc) : null;
-    const norm = logging ? enc.read(opt.gradNorm) : null;
-    await enc.submit();
-    if (means) {
-      const m = await means, secs = (performance.now() - t0) / 1000;
-      await log.log(offset + step, {
-        "losses/dpo": m.loss,
-        "dpo/chosen_reward": m.chosen_reward,
-        "dpo/rejected_reward": m.rejected_reward,
-        "dpo/margin": m.margin,
-        "dpo/accuracy": m.accuracy,
-        "losses/grad_norm": (await norm!)[0],
-        "charts/lr": lr(step),
-        "perf/tokens_per_s": tokens / secs,
-        "perf/gflops": ((tokens / (2 * P * width)) * flops) / secs / 1e9,
-      }, `loss=${m.loss.toFixed(3)}`);
-      [tokens, t0] = [0, performance.now()];
-    }
+    await loop.update(step, (m) => ({
+      "losses/dpo": m.loss,
+      "dpo/chosen_reward": m.chosen_reward,
+      "dpo/rejected_reward": m.rejected_reward,
+      "dpo/margin": m.margin,
+      "dpo/accuracy": m.accuracy,
+    }), offset + step);
     if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step !== totalSteps) await evaluate(offset + step);
   }
   await evaluate(offset + step);
   log.stop();
   await run?.writeSummary({ steps: offset + step, ...final });
   dpo.destroy();
-  acc.destroy();
-  bufs.destroy();
-  ws.destroy();
+  loop.destroy();
   return { metrics: log.rows, steps: step, final };
 }
 

@@ -21,7 +21,6 @@ import { PRO_MAX_K, PRO_STATS, proLoss, RRHF_STATS, rrhfLoss } from "../kernels/
 import { sum } from "../kernels/reduce.ts";
 import { Rng } from "../kernels/rng.ts";
 import type { Tensor } from "../kernels/tensor.ts";
-import { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import type { Sampler } from "../nn/sampler.ts";
@@ -29,13 +28,12 @@ import type { PreferencePair } from "../testbeds/sanity.ts";
 import type { CharTokenizer, Example } from "../testbeds/tokenizer.ts";
 import { opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
-import { BatchBuffers, DataOrder, fixedWidth, widthOf } from "./batch.ts";
-import { gptTrainFlops } from "./flops.ts";
+import { DataOrder, fixedWidth, widthOf } from "./batch.ts";
 import type { Evaluate } from "./dpo.ts";
 import { sampleResponses, type SampleSettings } from "./policy_eval.ts";
 import { responseInverseLengths } from "./preference_batch.ts";
 import type { Scorer } from "./scorer.ts";
-import { lrSchedule, StatsAccumulator, TrainLog } from "./train_common.ts";
+import { UpdateLoop } from "./train_common.ts";
 
 /** k scored candidate responses to one prompt. */
 export interface RankingGroup {
@@ -210,15 +208,19 @@ export async function trainRanking(gpu: Gpu, opts: {
   const bad = groups.findIndex((g) => g.responses.length !== k || g.scores.length !== k);
   if (bad >= 0) throw new RangeError(`${kind.toUpperCase()}: group ${bad} does not have k = ${k} scored responses`);
   const width = widthOf(tokenizer, groupRows(groups), policy.config.ctx);
-  const totalSteps = Math.max(1, Math.floor((cfg.epochs * N) / G));
-  const lr = lrSchedule(cfg, totalSteps);
-  const opt = new AdamW(policy.params, { weightDecay: cfg.weightDecay });
-  const ws = policy.workspace(G * k, width);
-  const bufs = new BatchBuffers(gpu, G * k, width, `${kind}.batch`);
   const step1 = new RankingStep(gpu, G, k, kind, cfg.sftWeight);
-  const acc = new StatsAccumulator(gpu, step1.names);
-  const log = new TrainLog(kind, totalSteps, run);
-  const flops = gptTrainFlops(policy.config, G * k, width); // per step (algorithms/flops.ts)
+  // AdamW, the schedule, the [G·k, T] workspace and batch, one submit per step (train_common.ts).
+  const loop = new UpdateLoop(policy, step1, {
+    config: cfg,
+    items: N,
+    perStep: G,
+    rows: G * k,
+    width,
+    stats: step1.names,
+    label: kind,
+    run,
+  });
+  const { totalSteps, log } = loop;
   let final: Record<string, number> = {};
   const evaluate = async (step: number) => {
     if (!opts.evaluate) return;
@@ -227,46 +229,25 @@ export async function trainRanking(gpu: Gpu, opts: {
   };
   await evaluate(0);
   const order = new DataOrder(new Rng(cfg.seed).split(`${kind}-data`), N);
-  let step = 0, t0 = performance.now(), tokens = 0;
+  let step = 0;
   while (step < totalSteps) {
     step++;
     const batch = order.take(G).map((i) => groups[i]);
     const tb = fixedWidth(tokenizer, groupRows(batch), width);
-    bufs.write(tb);
+    loop.bufs.write(tb);
     step1.invLength.write(responseInverseLengths(tb));
     step1.rewards.write(batch.flatMap((g) => g.scores));
     step1.bestInd.write(bestIndicator(batch));
-    const enc = gpu.encoder(`${kind} step`);
-    opt.zeroGrad(enc);
-    step1.record(enc, policy, ws, bufs);
-    opt.step(enc, { lr: lr(step) });
-    acc.add(enc, step1.stats);
-    tokens += G * k * width;
-    const logging = step % cfg.logEvery === 0 || step === totalSteps;
-    const means = logging ? acc.take(enc) : null;
-    const norm = logging ? enc.read(opt.gradNorm) : null;
-    await enc.submit();
-    if (means) {
-      const m = await means, secs = (performance.now() - t0) / 1000;
-      const named = Object.fromEntries(Object.entries(m).map(([key, v]) => [`${kind}/${key}`, v]));
-      await log.log(step, {
-        [`losses/${kind}`]: m.loss + cfg.sftWeight * m.sft,
-        ...named,
-        "losses/grad_norm": (await norm!)[0],
-        "charts/lr": lr(step),
-        "perf/tokens_per_s": tokens / secs,
-        "perf/gflops": (tokens / (G * k * width)) * flops / secs / 1e9,
-      }, `loss=${m.loss.toFixed(3)}`);
-      [tokens, t0] = [0, performance.now()];
-    }
+    await loop.update(step, (m) => ({
+      [`losses/${kind}`]: m.loss + cfg.sftWeight * m.sft,
+      ...Object.fromEntries(Object.entries(m).map(([key, v]) => [`${kind}/${key}`, v])),
+    }));
     if (cfg.evalEvery > 0 && step % cfg.evalEvery === 0 && step !== totalSteps) await evaluate(step);
   }
   await evaluate(step);
   log.stop();
   await run?.writeSummary({ steps: step, final_loss: log.last(`losses/${kind}`), ...final });
   step1.destroy();
-  acc.destroy();
-  bufs.destroy();
-  ws.destroy();
+  loop.destroy();
   return { metrics: log.rows, steps: step, final };
 }

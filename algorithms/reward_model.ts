@@ -23,7 +23,6 @@ import type { StepEncoder } from "../kernels/encoder.ts";
 import type { Gpu } from "../kernels/gpu.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { Rng } from "../kernels/rng.ts";
-import { AdamW } from "../nn/adamw.ts";
 import { loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { Gpt } from "../nn/gpt.ts";
 import { copySharedParams } from "../nn/gpt_copy.ts";
@@ -33,10 +32,9 @@ import type { PreferencePair } from "../testbeds/sanity.ts";
 import { CharTokenizer } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
-import { BatchBuffers, DataOrder, fixedWidth, widthOf } from "./batch.ts";
-import { gptTrainFlops } from "./flops.ts";
+import { DataOrder, fixedWidth, widthOf } from "./batch.ts";
 import { pairRows, sequenceValues } from "./preference_batch.ts";
-import { lrSchedule, StatsAccumulator, TrainLog } from "./train_common.ts";
+import { UpdateLoop } from "./train_common.ts";
 
 /** Reward-model settings. Defaults follow ReaLHF's rw.sh example where it has one, scaled for tiny models. */
 export const REWARD_MODEL_SCHEMA = {
@@ -114,50 +112,36 @@ export async function trainRewardModel(gpu: Gpu, opts: {
   model.params.initialize(rng.split("init"));
   if (opts.init) await copySharedParams(opts.init, model);
   const width = widthOf(tokenizer, pairRows([...train, ...(opts.heldOut ?? [])]), model.config.ctx);
-  const totalSteps = Math.max(1, Math.floor((cfg.epochs * train.length) / P)); // a batch may span two epochs
-  const lr = lrSchedule(cfg, totalSteps);
-  const opt = new AdamW(model.params, { weightDecay: cfg.weightDecay });
-  const ws = model.workspace(2 * P, width);
-  const bufs = new BatchBuffers(gpu, 2 * P, width, "rm.batch");
   const bt = new RewardModelStep(gpu, P);
-  const acc = new StatsAccumulator(gpu, BRADLEY_TERRY_STATS);
-  const log = new TrainLog("reward model", totalSteps, run);
-  const flops = gptTrainFlops(model.config, 2 * P, width); // per step (algorithms/flops.ts)
-  let step = 0, tokens = 0, t0 = performance.now();
+  // AdamW, the schedule, the [2P, T] workspace and batch, one submit per step (train_common.ts).
+  const loop = new UpdateLoop(model, bt, {
+    config: cfg,
+    items: train.length,
+    perStep: P,
+    rows: 2 * P,
+    width,
+    stats: BRADLEY_TERRY_STATS,
+    label: "rm",
+    task: "reward model",
+    run,
+  });
+  const { totalSteps, log } = loop;
+  let step = 0;
 
   const order = new DataOrder(rng.split("data"), train.length);
   while (step < totalSteps) {
     step++;
     const idx = order.take(P);
-    bufs.write(fixedWidth(tokenizer, pairRows(idx.map((i) => train[i])), width));
-    const enc = gpu.encoder("rm step");
-    opt.zeroGrad(enc);
-    bt.record(enc, model, ws, bufs);
-    opt.step(enc, { lr: lr(step) });
-    acc.add(enc, bt.stats);
-    tokens += 2 * P * width;
-    const logging = step % cfg.logEvery === 0 || step === totalSteps;
-    const means = logging ? acc.take(enc) : null;
-    const norm = logging ? enc.read(opt.gradNorm) : null;
-    await enc.submit();
-    if (!means) continue;
-    const m = await means, secs = (performance.now() - t0) / 1000;
-    await log.log(step, {
+    loop.bufs.write(fixedWidth(tokenizer, pairRows(idx.map((i) => train[i])), width));
+    await loop.update(step, (m) => ({
       "losses/rm": m.loss,
       "rm/train_accuracy": m.accuracy,
       "rm/train_margin": m.margin,
-      "losses/grad_norm": (await norm!)[0],
-      "charts/lr": lr(step),
-      "perf/tokens_per_s": tokens / secs,
-      "perf/gflops": ((tokens / (2 * P * width)) * flops) / secs / 1e9,
-    }, `loss=${m.loss.toFixed(3)}`);
-    [tokens, t0] = [0, performance.now()];
+    }));
   }
   log.stop();
   bt.destroy();
-  acc.destroy();
-  bufs.destroy();
-  ws.destroy();
+  loop.destroy();
   let heldOut: PairEvaluation | null = null;
   if (opts.heldOut && opts.heldOut.length > 0) {
     heldOut = await evaluatePairs(model, tokenizer, opts.heldOut, { width, rows: cfg.evalRows });
