@@ -22,15 +22,28 @@
  * @module
  */
 import { grpoAdvantages } from "../kernels/grpo.ts";
-import { KL_REWARD_STATS, klReward } from "../kernels/kl_reward.ts";
+import { KL_REWARD_STATS } from "../kernels/kl_reward.ts";
 import { namedStats } from "../kernels/loss_common.ts";
 import { Rng } from "../kernels/rng.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { cloneGpt } from "../nn/gpt_copy.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow } from "../util/run_dir.ts";
-import { adamwFor, earlyStop, optimSchema, RL_SCHEMA, type RlInputs, rolloutMetrics } from "./ppo_common.ts";
-import { RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
+import {
+  actorMetrics,
+  adamwFor,
+  drawPrompts,
+  earlyStop,
+  iterationPerf,
+  iterationStatus,
+  optimSchema,
+  recordReferenceKl,
+  RL_SCHEMA,
+  type RlInputs,
+  rolloutMetrics,
+  sampleAndScore,
+} from "./ppo_common.ts";
+import { RolloutPhase } from "./ppo_rollout.ts";
 import { PolicyTrainer } from "./ppo_update.ts";
 import { lrSchedule, TrainLog } from "./train_common.ts";
 
@@ -92,37 +105,25 @@ export async function trainGrpo(
   const log = new TrainLog("grpo", cfg.iterations, inputs.run);
 
   for (let it = 1; it <= cfg.iterations; it++) {
-    // Group sampling: each of the G prompts k times, in contiguous rows (the layout grpoAdvantages expects).
-    const groups = Array.from({ length: cfg.prompts }, (_, g) => task.prompt(promptRng.split(it).split(g)));
-    const prompts = groups.flatMap((p) => Array(k).fill(p) as string[]);
-    const t0 = performance.now();
-    const r = await rollouts.generate(prompts, sampleKey, it - 1);
-    const x = r.rollout.gpu, t1 = performance.now();
     const logging = it % cfg.logEvery === 0 || it === cfg.iterations;
-    const scores = await scoreRollout(scorer, r, buf.scores, logging);
-    const t2 = performance.now();
+    // Group sampling: each of the G prompts k times, in contiguous rows (the layout grpoAdvantages expects).
+    const prompts = drawPrompts(task, promptRng, it, cfg.prompts).flatMap((p) => Array(k).fill(p) as string[]);
+    const sr = await sampleAndScore(rollouts, scorer, prompts, {
+      key: sampleKey,
+      index: it - 1,
+      scores: buf.scores,
+      read: logging,
+    });
+    const { r, scores } = sr, x = r.rollout.gpu;
 
     const enc = gpu.encoder("grpo train");
-    ref.forward(enc, refWs, x.tokens);
-    ref.tokenLogprobs(enc, refWs, x.targets);
+    // Reference log-probs, and charts/kl_ref as PPO logs it (Σ_t of the k1 log-ratio of the behaviour policy to the
+    // reference); β = 0, so nothing of it enters the loss.
+    const logpRef = recordReferenceKl(enc, ref, refWs, x, buf, { beta: 0 });
     // Group-normalised advantages on every response token (no critic, no GAE).
     grpoAdvantages(enc, { rewards: buf.scores, mask: x.mask }, buf.advantages, { groupSize: k, eps: cfg.advEps });
-    // charts/kl_ref as PPO logs it (Σ_t of the k1 log-ratio of the behaviour policy to the reference); β = 0, so
-    // nothing here enters the loss.
-    const klInputs = {
-      logpOld: x.logp,
-      logpRef: refWs.logp,
-      mask: x.mask,
-      scores: buf.scores,
-      terminated: x.terminated,
-    };
-    klReward(enc, klInputs, buf.rewards, buf.klStats, { beta: 0 });
     const { tokens, targets, mask } = x;
-    trainer.record(
-      enc,
-      { tokens, targets, mask, logpOld: x.logp, advantages: buf.advantages, logpRef: refWs.logp },
-      settings,
-    );
+    trainer.record(enc, { tokens, targets, mask, logpOld: x.logp, advantages: buf.advantages, logpRef }, settings);
 
     const reads = logging ? { kl: enc.read(buf.klStats), actor: trainer.readStats(enc) } : null;
     await enc.submit();
@@ -130,25 +131,16 @@ export async function trainGrpo(
       log.tick(it);
       continue;
     }
-    const t3 = performance.now();
+    const trained = performance.now();
     const [kl, a] = [namedStats(KL_REWARD_STATS, await reads.kl), await reads.actor];
     const row: Record<string, number> = {
       ...rolloutMetrics(r, scores!, task),
       "charts/degenerate_group_frac": degenerateGroups(scores!, k),
       "charts/kl_ref": kl.kl_seq_mean,
-      "charts/entropy": a.entropy,
-      "losses/policy": a.policyLoss,
-      "losses/kl_penalty": a.klPenalty!,
-      "losses/approx_kl": a.approxKl,
-      "losses/clipfrac": a.clipFrac,
-      "losses/ratio_mean": a.ratioMean,
-      "perf/gen_s": (t1 - t0) / 1000,
-      "perf/score_s": (t2 - t1) / 1000,
-      "perf/train_s": (t3 - t2) / 1000,
-      "perf/iter_s": (performance.now() - t0) / 1000,
-      "perf/submits": r.rollout.submits + 2,
+      ...actorMetrics(a),
+      ...iterationPerf(sr, trained),
     };
-    await log.log(it, row, `gold ${row["charts/gold_mean"]?.toFixed(3)} kl ${kl.kl_seq_mean.toFixed(2)}`);
+    await log.log(it, row, iterationStatus(row));
   }
   log.stop();
   await inputs.run?.writeSummary({ iterations: cfg.iterations, final: log.rows.at(-1) ?? null });

@@ -6,12 +6,12 @@
  * 1. draw B prompts; the actor samples responses on the GPU, recording behaviour log-probs (ppo_rollout.ts);
  * 2. one scoring submit: the task score of each response (a reward model on the GPU tokens, or the testbed's
  *    gold judge on the text; algorithms/scorer.ts), left on the GPU;
- * 3. one training submit records everything else: the reference log-probs, the critic's values, KL-shaped rewards
+ * 3. one training submit records everything else: the reference log-probs and the KL-shaped rewards
  *    r_t = −β(log π_old − log π_ref) with the clipped score added at the last token of EOS-terminated responses
- *    only (§8.3), GAE (γ = λ = 1: Monte-Carlo return minus the value, §8.4), value
- *    normalisation (§8.6), advantage whitening over the WHOLE batch before the split (§8.5, §9.6), then M actor
- *    mini-batch steps (clipped surrogate, early stop, reference EMA) and M critic steps (clipped value loss), each
- *    mini-batch used once (ppo_update.ts).
+ *    only (§8.3; ppo_common.ts, shared with GRPO), the critic's values, GAE (γ = λ = 1: Monte-Carlo return minus the
+ *    value, §8.4), value normalisation (§8.6), advantage whitening over the WHOLE batch before the split (§8.5,
+ *    §9.6), then M actor mini-batch steps (clipped surrogate, early stop, reference EMA) and M critic steps (clipped
+ *    value loss), each mini-batch used once (ppo_update.ts).
  * A PPO iteration is thus the sampler's few submits plus two; metrics are read back only at logging iterations.
  *
  * No dropout anywhere (the models have none; ReaLHF runs PPO in eval mode). No auxiliary SFT loss (paper §5.2).
@@ -31,7 +31,7 @@
  * @module
  */
 import { gae } from "../kernels/gae.ts";
-import { KL_REWARD_STATS, klReward } from "../kernels/kl_reward.ts";
+import { KL_REWARD_STATS } from "../kernels/kl_reward.ts";
 import { namedStats } from "../kernels/loss_common.ts";
 import { Rng } from "../kernels/rng.ts";
 import { whiten, WHITEN_STATS } from "../kernels/whiten.ts";
@@ -40,8 +40,21 @@ import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow } from "../util/run_dir.ts";
 import { cloneGpt } from "../nn/gpt_copy.ts";
 import { criticFrom } from "./ppo_models.ts";
-import { adamwFor, earlyStop, optimSchema, RL_SCHEMA, type RlInputs, rolloutMetrics } from "./ppo_common.ts";
-import { RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
+import {
+  actorMetrics,
+  adamwFor,
+  drawPrompts,
+  earlyStop,
+  iterationPerf,
+  iterationStatus,
+  optimSchema,
+  recordReferenceKl,
+  RL_SCHEMA,
+  type RlInputs,
+  rolloutMetrics,
+  sampleAndScore,
+} from "./ppo_common.ts";
+import { RolloutPhase } from "./ppo_rollout.ts";
 import { CriticTrainer, PolicyTrainer } from "./ppo_update.ts";
 import { ExponentialRunningMeanStd } from "./running_stats.ts";
 import { lrSchedule, TrainLog } from "./train_common.ts";
@@ -149,23 +162,24 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
   const log = new TrainLog("ppo", cfg.iterations, inputs.run);
 
   for (let it = 1; it <= cfg.iterations; it++) {
-    // 1. Prompts and responses (the sampler's submits).
-    const prompts = Array.from({ length: B }, (_, b) => task.prompt(promptRng.split(it).split(b)));
-    const t0 = performance.now();
-    const r = await rollouts.generate(prompts, sampleKey, it - 1);
-    const x = r.rollout.gpu, t1 = performance.now();
-
     const logging = it % cfg.logEvery === 0 || it === cfg.iterations;
-
-    // 2. The scoring submit: the task score of each response (§9.5 step 3), left on the GPU.
-    const scores = await scoreRollout(scorer, r, buf.scores, logging);
-    const t2 = performance.now();
+    // 1-2. Prompts and responses (the sampler's submits), then the scoring submit: the task score of each response
+    // (§9.5 step 3), left on the GPU.
+    const prompts = drawPrompts(task, promptRng, it, B);
+    const sr = await sampleAndScore(rollouts, scorer, prompts, {
+      key: sampleKey,
+      index: it - 1,
+      scores: buf.scores,
+      read: logging,
+    });
+    const { r, scores } = sr, x = r.rollout.gpu;
 
     // 3. The training submit.
     const enc = gpu.encoder("ppo train");
-    // Reference log-probs of the sampled tokens (§9.5 step 4).
-    ref.forward(enc, refWs, x.tokens);
-    ref.tokenLogprobs(enc, refWs, x.targets);
+    // Reference log-probs of the sampled tokens (§9.5 step 4); KL-shaped per-token rewards, the clipped score at the
+    // last token of terminated responses (§8.3).
+    const kr = cfg.reward;
+    recordReferenceKl(enc, ref, refWs, x, buf, { ...kr, beta: kr.klCoef });
     // Critic values V(s_t) at every position, and V after the last token, which bootstraps truncated responses
     // (§9.5 step 5).
     critic.forward(enc, criticWs, x.tokens);
@@ -177,16 +191,6 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
       rms.denormalize(enc, bootstrap, buf.bootstrap);
       [values, bootstrap] = [buf.values, buf.bootstrap];
     }
-    // KL-shaped per-token rewards, the clipped score at the last token of terminated responses (§8.3).
-    const kr = cfg.reward;
-    const klInputs = {
-      logpOld: x.logp,
-      logpRef: refWs.logp,
-      mask: x.mask,
-      scores: buf.scores,
-      terminated: x.terminated,
-    };
-    klReward(enc, klInputs, buf.rewards, buf.klStats, { ...kr, beta: kr.klCoef });
     // GAE (§8.4), then the critic's target: returns normalised with the statistics updated by this batch (§8.6).
     const { mask, terminated } = x;
     const { advantages, returns } = buf;
@@ -220,7 +224,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
       log.tick(it);
       continue;
     }
-    const t3 = performance.now();
+    const trained = performance.now();
     const kl = namedStats(KL_REWARD_STATS, await reads.kl);
     // The advantages' mean and spread before whitening (only measured when advantage normalisation is on).
     const adv = reads.adv ? namedStats(WHITEN_STATS, await reads.adv) : null;
@@ -230,22 +234,14 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
       "charts/kl_ref": kl.kl_seq_mean,
       "charts/task_reward_mean": kl.task_reward_mean,
       ...(adv ? { "charts/adv_mean": adv.mean, "charts/adv_std": adv.std } : {}),
-      "charts/entropy": a.entropy,
-      "losses/policy": a.policyLoss,
-      "losses/approx_kl": a.approxKl,
-      "losses/clipfrac": a.clipFrac,
-      "losses/ratio_mean": a.ratioMean,
+      ...actorMetrics(a),
       "losses/early_stopped": a.earlyStopped,
       "losses/value": c.valueLoss,
       "losses/value_clipfrac": c.valueClipFrac,
       "losses/explained_variance": c.explainedVariance,
-      "perf/gen_s": (t1 - t0) / 1000,
-      "perf/score_s": (t2 - t1) / 1000,
-      "perf/train_s": (t3 - t2) / 1000,
-      "perf/iter_s": (performance.now() - t0) / 1000,
-      "perf/submits": r.rollout.submits + 2,
+      ...iterationPerf(sr, trained),
     };
-    await log.log(it, row, `gold ${row["charts/gold_mean"]?.toFixed(3)} kl ${kl.kl_seq_mean.toFixed(2)}`);
+    await log.log(it, row, iterationStatus(row));
   }
   log.stop();
   await inputs.run?.writeSummary({ iterations: cfg.iterations, final: log.rows.at(-1) ?? null });

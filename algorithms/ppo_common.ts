@@ -1,15 +1,24 @@
 /**
  * Pieces PPO and GRPO share: the generation and optimizer config sections (the schedule an optimizer section
- * describes is train_common.ts's `lrSchedule`) and the rollout metrics.
+ * describes is train_common.ts's `lrSchedule`), the steps of an iteration both run the same way (prompts, the
+ * timed rollout and scoring submits, the reference log-probs with the KL statistics), and the metrics of a logged
+ * iteration (rollout, actor losses, timings).
  * @module
  */
+import type { StepEncoder } from "../kernels/encoder.ts";
+import { klReward, type KlRewardOptions } from "../kernels/kl_reward.ts";
+import type { Rng } from "../kernels/rng.ts";
+import type { Tensor } from "../kernels/tensor.ts";
 import { AdamW } from "../nn/adamw.ts";
+import type { Gpt } from "../nn/gpt.ts";
+import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import type { ParamSet } from "../nn/params.ts";
+import type { RolloutTensors } from "../nn/sampler.ts";
 import { opt } from "../util/config.ts";
 import type { RunDir } from "../util/run_dir.ts";
-import type { Gpt } from "../nn/gpt.ts";
 import type { Scorer } from "./scorer.ts";
-import type { PromptTask, RolloutData } from "./ppo_rollout.ts";
+import { type PromptTask, type RolloutData, type RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
+import type { ActorStats } from "./ppo_update.ts";
 
 /** Sampling of rollouts: paper Appendix A.2 (temperature 1, top-k 200), ReaLHF for what the paper leaves open. */
 export const GENERATION_SCHEMA = {
@@ -116,4 +125,87 @@ export function rolloutMetrics(r: RolloutData, scores: ArrayLike<number>, task: 
   };
   if (task.gold) m["charts/gold_mean"] = meanStd(r.prompts.map((p, i) => task.gold!(p, r.responses[i])))[0];
   return m;
+}
+
+/** `n` prompts of iteration `it`, prompt i drawn from `rng.split(it).split(i)` (independent of the batch size). */
+export function drawPrompts(task: PromptTask, rng: Rng, it: number, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => task.prompt(rng.split(it).split(i)));
+}
+
+/** A rollout with its scores, and the wall clock at its start, after generation and after scoring. */
+export interface ScoredRollout {
+  r: RolloutData;
+  /** The task scores read back (only when asked for: at logging iterations). */
+  scores: Float32Array | null;
+  times: [start: number, generated: number, scored: number];
+}
+
+/**
+ * PAPER.md §9.5 steps 1-3: the actor's responses to `prompts` (the sampler's submits; the `index`-th rollout of the
+ * run draws from its own range of `key`), then the scoring submit, which leaves the task scores in `scores` [B]
+ * on the GPU for the training submit and reads them back only when `read`.
+ */
+export async function sampleAndScore(
+  rollouts: RolloutPhase,
+  scorer: Scorer,
+  prompts: string[],
+  o: { key: Rng; index: number; scores: Tensor<"f32">; read: boolean },
+): Promise<ScoredRollout> {
+  const t0 = performance.now();
+  const r = await rollouts.generate(prompts, o.key, o.index);
+  const t1 = performance.now();
+  const scores = await scoreRollout(scorer, r, o.scores, o.read);
+  return { r, scores, times: [t0, t1, performance.now()] };
+}
+
+/**
+ * Records the reference's log-probs of the rollout's tokens (§9.5 step 4; into `refWs.logp` [B, T], returned) and
+ * the per-token KL rewards with their statistics (kernels/kl_reward.ts: `rewards` [B, T], `klStats` holding
+ * `charts/kl_ref`). PPO's rewards use β > 0 (§8.3); GRPO passes β = 0, only to log the same KL as PPO.
+ */
+export function recordReferenceKl(
+  enc: StepEncoder,
+  ref: Gpt,
+  refWs: GptWorkspace,
+  x: RolloutTensors,
+  out: { scores: Tensor; rewards: Tensor; klStats: Tensor },
+  options: KlRewardOptions,
+): Tensor<"f32"> {
+  ref.forward(enc, refWs, x.tokens);
+  ref.tokenLogprobs(enc, refWs, x.targets);
+  const inputs = { logpOld: x.logp, logpRef: refWs.logp, mask: x.mask, scores: out.scores, terminated: x.terminated };
+  klReward(enc, inputs, out.rewards, out.klStats, options);
+  return refWs.logp;
+}
+
+/** The actor's losses of a logged iteration (means over the mini-batches since the last log). */
+export function actorMetrics(a: ActorStats): Record<string, number> {
+  return {
+    "charts/entropy": a.entropy,
+    "losses/policy": a.policyLoss,
+    ...(a.klPenalty !== undefined ? { "losses/kl_penalty": a.klPenalty } : {}),
+    "losses/approx_kl": a.approxKl,
+    "losses/clipfrac": a.clipFrac,
+    "losses/ratio_mean": a.ratioMean,
+  };
+}
+
+/**
+ * Wall time of the iteration's phases in seconds (`trained`: the clock after the training submit) and its submits:
+ * the sampler's, the scoring one and the training one.
+ */
+export function iterationPerf(s: ScoredRollout, trained: number): Record<string, number> {
+  const [t0, t1, t2] = s.times;
+  return {
+    "perf/gen_s": (t1 - t0) / 1000,
+    "perf/score_s": (t2 - t1) / 1000,
+    "perf/train_s": (trained - t2) / 1000,
+    "perf/iter_s": (performance.now() - t0) / 1000,
+    "perf/submits": s.r.rollout.submits + 2,
+  };
+}
+
+/** The progress bar's status of a logged iteration: the gold score (when the task has a judge) and the KL. */
+export function iterationStatus(row: Record<string, number>): string {
+  return `gold ${row["charts/gold_mean"]?.toFixed(3)} kl ${row["charts/kl_ref"].toFixed(2)}`;
 }
