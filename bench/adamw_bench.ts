@@ -1,7 +1,7 @@
 /**
  * Times one AdamW step (sum of squares, clip coefficient, update of every parameter) on this adapter.
  *
- *   npx -y deno@2.9.5 run -A nn/adamw_bench.ts [params ...]
+ *   npx -y deno@2.9.5 run -A bench/adamw_bench.ts [params ...]
  *
  * For each size: 20 steps recorded into one encoder and submitted once (the GPU time of a step inside a training
  * step), and 10 steps each with its own submit and a read of the norm (the cost when a loop logs every step).
@@ -9,8 +9,8 @@
  */
 import { getGpu } from "../kernels/gpu.ts";
 import { Rng } from "../kernels/rng.ts";
-import { AdamW } from "./adamw.ts";
-import { ParamSet } from "./params.ts";
+import { AdamW } from "../nn/adamw.ts";
+import { ParamSet } from "../nn/params.ts";
 
 const gpu = await getGpu();
 const sizes = Deno.args.length > 0 ? Deno.args.map(Number) : [100_000, 1_000_000, 4_000_000];
