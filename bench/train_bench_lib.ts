@@ -1,11 +1,11 @@
 /**
  * Helpers of the training benchmark (bench/train_bench.ts) beyond bench/common.ts: a per-kernel profile of one
- * step, the matmul autotune when the runtime has one, and steps alternated with the PyTorch peer's.
+ * step, the matmul autotune, and steps alternated with the PyTorch peer's.
  * @module
  */
+import { tuneMatmul, type TuneShape } from "../kernels/autotune.ts";
 import type { Gpu } from "../kernels/gpu.ts";
 import type { StepEncoder } from "../kernels/encoder.ts";
-import type { MatmulProblem } from "../nn/gpt.ts";
 
 /** GPU time per kernel name over one profiled submit, largest first. */
 export interface KernelTime {
@@ -27,20 +27,12 @@ export function profileOf(enc: StepEncoder): { total: number; kernels: KernelTim
 }
 
 /**
- * Tunes the matmuls of `shapes` with kernels/autotune.ts when the runtime has it (loaded dynamically, so the
- * benchmark also runs on a runtime without an autotune); returns the number of shape classes tuned, or why not.
- * A failing autotune is reported, not fatal: the matmuls then run their default variants.
+ * Tunes the matmuls of `shapes` (kernels/autotune.ts); returns the number of shape classes tuned, or why not. A
+ * failing autotune is reported, not fatal: the matmuls then run their default variants.
  */
-export async function autotune(gpu: Gpu, shapes: MatmulProblem[]): Promise<number | string> {
-  const spec = "../kernels/autotune.ts";
-  let mod: { tuneMatmul(gpu: Gpu, shapes: MatmulProblem[], o?: object): Promise<Map<string, unknown>> };
+export async function autotune(gpu: Gpu, shapes: TuneShape[]): Promise<number | string> {
   try {
-    mod = await import(spec);
-  } catch {
-    return "no autotune in this runtime";
-  }
-  try {
-    return (await mod.tuneMatmul(gpu, shapes)).size;
+    return (await tuneMatmul(gpu, shapes)).size;
   } catch (e) {
     console.log(`matmul autotune failed (${(e as Error).message}); default variants run`);
     return `failed: ${(e as Error).message}`;

@@ -8,15 +8,10 @@
  * @module
  */
 
-/** A matmul problem (batch 1 and no transpose by default), as kernels/autotune.ts `TuneShape`. */
-export interface PeerProblem {
-  m: number;
-  n: number;
-  k: number;
-  batch?: number;
-  transA?: boolean;
-  transB?: boolean;
-}
+import type { TuneShape } from "../../kernels/autotune.ts";
+
+/** A matmul problem (batch 1 and no transpose by default): the shapes the GPU side tunes and times. */
+export type PeerProblem = TuneShape;
 
 const KB = 64, NB = 256;
 
