@@ -16,8 +16,16 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { logSigmoid, LossKernel, MATH_WGSL, REDUCE_WGSL, requireAll, requireStats, sigmoid } from "./loss_common.ts";
-import { pairCount } from "./preference_loss.ts";
+import {
+  logSigmoid,
+  LossKernel,
+  MATH_WGSL,
+  pairCount,
+  REDUCE_WGSL,
+  requireAll,
+  requireStats,
+  sigmoid,
+} from "./loss_common.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Layout of the stats tensor of {@link bradleyTerryLoss}. */

@@ -152,6 +152,15 @@ export function tokenShape(op: string, name: string, t: Tensor): [number, number
   return [t.shape[0], t.shape[1]];
 }
 
+/** The P of a per-pair [P] tensor (sequence log-probs or scores of P pairs), or an error naming it. */
+export function pairCount(op: string, name: string, t: Tensor): number {
+  requireF32(op, name, t);
+  if (t.shape.length !== 1 || t.shape[0] === 0) {
+    throw new RangeError(`${op}: ${name} must be a non-empty [P] vector, got shape [${t.shape.join(", ")}]`);
+  }
+  return t.shape[0];
+}
+
 /** Checks that each named tensor is f32 with `shape`, naming the operand that disagrees. */
 export function requireAll(op: string, shape: readonly number[], like: string, tensors: Record<string, Tensor>): void {
   for (const [name, t] of Object.entries(tensors)) {

@@ -24,6 +24,7 @@ import {
   logSigmoid,
   LossKernel,
   MATH_WGSL,
+  pairCount,
   REDUCE_WGSL,
   requireAll,
   requireRange,
@@ -157,15 +158,6 @@ export function preferenceLoss(
     { P, kind: KIND[o.kind], beta: o.beta, eps: o.labelSmoothing },
     1,
   );
-}
-
-/** The P of a [P] tensor, or an error naming it. */
-export function pairCount(op: string, name: string, t: Tensor): number {
-  if (t.dtype !== "f32") throw new TypeError(`${op}: ${name} ('${t.label}') must be f32, got ${t.dtype}`);
-  if (t.shape.length !== 1 || t.shape[0] === 0) {
-    throw new RangeError(`${op}: ${name} must be a non-empty [P] vector, got shape [${t.shape.join(", ")}]`);
-  }
-  return t.shape[0];
 }
 
 function resolve(op: string, options: PreferenceOptions): Required<PreferenceOptions> {
