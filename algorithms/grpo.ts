@@ -32,7 +32,6 @@ import type { MetricRow } from "../util/run_dir.ts";
 import {
   actorMetrics,
   adamwFor,
-  drawPrompts,
   earlyStop,
   iterationPerf,
   iterationStatus,
@@ -41,9 +40,8 @@ import {
   RL_SCHEMA,
   type RlInputs,
   rolloutMetrics,
-  sampleAndScore,
 } from "./ppo_common.ts";
-import { RolloutPhase } from "./ppo_rollout.ts";
+import { drawPrompts, RolloutPhase, sampleAndScore } from "./ppo_rollout.ts";
 import { PolicyTrainer } from "./ppo_update.ts";
 import { lrSchedule, TrainLog } from "./train_common.ts";
 

@@ -43,7 +43,6 @@ import { criticFrom } from "./ppo_models.ts";
 import {
   actorMetrics,
   adamwFor,
-  drawPrompts,
   earlyStop,
   iterationPerf,
   iterationStatus,
@@ -52,9 +51,8 @@ import {
   RL_SCHEMA,
   type RlInputs,
   rolloutMetrics,
-  sampleAndScore,
 } from "./ppo_common.ts";
-import { RolloutPhase } from "./ppo_rollout.ts";
+import { drawPrompts, RolloutPhase, sampleAndScore } from "./ppo_rollout.ts";
 import { CriticTrainer, PolicyTrainer } from "./ppo_update.ts";
 import { ExponentialRunningMeanStd } from "./running_stats.ts";
 import { lrSchedule, TrainLog } from "./train_common.ts";

@@ -1,13 +1,12 @@
 /**
- * Pieces PPO and GRPO share: the generation and optimizer config sections (the schedule an optimizer section
- * describes is train_common.ts's `lrSchedule`), the steps of an iteration both run the same way (prompts, the
- * timed rollout and scoring submits, the reference log-probs with the KL statistics), and the metrics of a logged
- * iteration (rollout, actor losses, timings).
+ * Pieces PPO and GRPO share beyond the rollout phase (ppo_rollout.ts): the generation and optimizer config sections
+ * (the schedule an optimizer section describes is train_common.ts's `lrSchedule`), the reference log-probs with the
+ * KL statistics that open both training submits, and the metrics of a logged iteration (rollout, actor losses,
+ * timings).
  * @module
  */
 import type { StepEncoder } from "../kernels/encoder.ts";
 import { klReward, type KlRewardOptions } from "../kernels/kl_reward.ts";
-import type { Rng } from "../kernels/rng.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
@@ -17,7 +16,7 @@ import type { RolloutTensors } from "../nn/sampler.ts";
 import { opt } from "../util/config.ts";
 import type { RunDir } from "../util/run_dir.ts";
 import type { Scorer } from "./scorer.ts";
-import { type PromptTask, type RolloutData, type RolloutPhase, scoreRollout } from "./ppo_rollout.ts";
+import type { PromptTask, RolloutData, ScoredRollout } from "./ppo_rollout.ts";
 import type { ActorStats } from "./ppo_update.ts";
 
 /** Sampling of rollouts: paper Appendix A.2 (temperature 1, top-k 200), ReaLHF for what the paper leaves open. */
@@ -125,37 +124,6 @@ export function rolloutMetrics(r: RolloutData, scores: ArrayLike<number>, task: 
   };
   if (task.gold) m["charts/gold_mean"] = meanStd(r.prompts.map((p, i) => task.gold!(p, r.responses[i])))[0];
   return m;
-}
-
-/** `n` prompts of iteration `it`, prompt i drawn from `rng.split(it).split(i)` (independent of the batch size). */
-export function drawPrompts(task: PromptTask, rng: Rng, it: number, n: number): string[] {
-  return Array.from({ length: n }, (_, i) => task.prompt(rng.split(it).split(i)));
-}
-
-/** A rollout with its scores, and the wall clock at its start, after generation and after scoring. */
-export interface ScoredRollout {
-  r: RolloutData;
-  /** The task scores read back (only when asked for: at logging iterations). */
-  scores: Float32Array | null;
-  times: [start: number, generated: number, scored: number];
-}
-
-/**
- * PAPER.md §9.5 steps 1-3: the actor's responses to `prompts` (the sampler's submits; the `index`-th rollout of the
- * run draws from its own range of `key`), then the scoring submit, which leaves the task scores in `scores` [B]
- * on the GPU for the training submit and reads them back only when `read`.
- */
-export async function sampleAndScore(
-  rollouts: RolloutPhase,
-  scorer: Scorer,
-  prompts: string[],
-  o: { key: Rng; index: number; scores: Tensor<"f32">; read: boolean },
-): Promise<ScoredRollout> {
-  const t0 = performance.now();
-  const r = await rollouts.generate(prompts, o.key, o.index);
-  const t1 = performance.now();
-  const scores = await scoreRollout(scorer, r, o.scores, o.read);
-  return { r, scores, times: [t0, t1, performance.now()] };
 }
 
 /**

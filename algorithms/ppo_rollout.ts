@@ -1,7 +1,7 @@
 /**
- * The rollout phase shared by PPO and GRPO (PAPER.md §9.5 steps 1-2): draw prompts, right-pad them to a fixed width,
+ * The rollout phase shared by PPO and GRPO (PAPER.md §9.5 steps 1-3): draw prompts, right-pad them to a fixed width,
  * sample responses from the actor on the GPU (nn/sampler.ts: a few submits per generation, never one per token),
- * and decode the responses to text for the scorer and the logs.
+ * decode the responses to text for the scorer and the logs, and score them in one more submit.
  *
  * Prompts are padded to `maxPromptLen` (ReaLHF `PromptOnlyDatasetConfig.max_prompt_len`), so every rollout batch
  * has the same width T = maxPromptLen + maxNewTokens and the training workspaces are made once.
@@ -9,8 +9,11 @@
  * @example
  * ```ts
  * const phase = new RolloutPhase(actor, tok, { batchSize: 64, maxPromptLen: 8, generation: cfg.generation });
+ * const prompts = drawPrompts(task, rng.split("prompts"), iteration, 64);
  * const r = await phase.generate(prompts, rng.split("rollout"), iteration);
  * r.rollout.gpu.tokens; r.responses[0]; r.responseLenMean;
+ * // or sampling and the scoring submit together, timed:
+ * const scored = await sampleAndScore(phase, scorer, prompts, { key, index: iteration, scores: out, read: true });
  * ```
  * @module
  */
@@ -138,4 +141,35 @@ export async function scoreRollout(
   const scores = read ? enc.read(out) : null;
   await enc.submit();
   return scores;
+}
+
+/** `n` prompts of iteration `it`, prompt i drawn from `rng.split(it).split(i)` (independent of the batch size). */
+export function drawPrompts(task: PromptTask, rng: Rng, it: number, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => task.prompt(rng.split(it).split(i)));
+}
+
+/** A rollout with its scores, and the wall clock at its start, after generation and after scoring. */
+export interface ScoredRollout {
+  r: RolloutData;
+  /** The task scores read back (only when asked for: at logging iterations). */
+  scores: Float32Array | null;
+  times: [start: number, generated: number, scored: number];
+}
+
+/**
+ * PAPER.md §9.5 steps 1-3: the actor's responses to `prompts` (the sampler's submits; the `index`-th rollout of the
+ * run draws from its own range of `key`), then the scoring submit, which leaves the task scores in `scores` [B]
+ * on the GPU for the training submit and reads them back only when `read`.
+ */
+export async function sampleAndScore(
+  rollouts: RolloutPhase,
+  scorer: Scorer,
+  prompts: string[],
+  o: { key: Rng; index: number; scores: Tensor<"f32">; read: boolean },
+): Promise<ScoredRollout> {
+  const t0 = performance.now();
+  const r = await rollouts.generate(prompts, o.key, o.index);
+  const t1 = performance.now();
+  const scores = await scoreRollout(scorer, r, o.scores, o.read);
+  return { r, scores, times: [t0, t1, performance.now()] };
 }
