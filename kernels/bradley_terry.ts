@@ -23,7 +23,7 @@ import {
   pairCount,
   REDUCE_WGSL,
   requireAll,
-  requireStats,
+  requireLossOutputs,
   sigmoid,
 } from "./loss_common.ts";
 import type { Tensor } from "./tensor.ts";
@@ -116,8 +116,7 @@ export function bradleyTerryLoss(enc: StepEncoder, inputs: BradleyTerryInputs, o
     dChosen: outputs.dChosen,
     dRejected: outputs.dRejected,
   });
-  requireAll(op, [1], "", { loss: outputs.loss });
-  requireStats(op, outputs.stats, BRADLEY_TERRY_STATS);
+  requireLossOutputs(op, outputs, BRADLEY_TERRY_STATS);
   btKernel.dispatch(
     enc,
     {

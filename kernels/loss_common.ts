@@ -196,6 +196,16 @@ export function requireStats(op: string, stats: Tensor, names: readonly string[]
   }
 }
 
+/** Checks a loss kernel's scalar output `loss` [1] and its `stats` (one slot per name). */
+export function requireLossOutputs(
+  op: string,
+  outputs: { loss: Tensor; stats: Tensor },
+  names: readonly string[],
+): void {
+  requireAll(op, [1], "", { loss: outputs.loss });
+  requireStats(op, outputs.stats, names);
+}
+
 /** Names a stats vector read back from the GPU: `{ loss: 0.7, accuracy: 0.5, ... }`. */
 export function namedStats(names: readonly string[], values: ArrayLike<number>): Record<string, number> {
   return Object.fromEntries(names.map((n, i) => [n, values[i]]));

@@ -27,8 +27,8 @@ import {
   MATH_WGSL,
   REDUCE_WGSL,
   requireAll,
+  requireLossOutputs,
   requireRange,
-  requireStats,
   tokenShape,
 } from "./loss_common.ts";
 import type { Tensor } from "./tensor.ts";
@@ -140,8 +140,7 @@ export function ppoActorLoss(
   const [B, T] = tokenShape(op, "logp", inputs.logp);
   const { logp, logpOld, advantages, mask } = inputs;
   requireAll(op, [B, T], " like logp", { logpOld, advantages, mask, dlogp: outputs.dlogp });
-  requireAll(op, [1], "", { loss: outputs.loss });
-  requireStats(op, outputs.stats, PPO_ACTOR_STATS);
+  requireLossOutputs(op, outputs, PPO_ACTOR_STATS);
   actorKernel.dispatch(enc, { logp, logp_old: logpOld, adv: advantages, mask, ...outputs }, {
     n: B * T,
     eps: o.clipEps,

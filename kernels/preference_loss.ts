@@ -27,8 +27,8 @@ import {
   pairCount,
   REDUCE_WGSL,
   requireAll,
+  requireLossOutputs,
   requireRange,
-  requireStats,
   sigmoid,
 } from "./loss_common.ts";
 import type { Tensor } from "./tensor.ts";
@@ -141,8 +141,7 @@ export function preferenceLoss(
     dChosen: outputs.dChosen,
     dRejected: outputs.dRejected,
   });
-  requireAll(op, [1], "", { loss: outputs.loss });
-  requireStats(op, outputs.stats, PREFERENCE_STATS);
+  requireLossOutputs(op, outputs, PREFERENCE_STATS);
   preferenceKernel.dispatch(
     enc,
     {

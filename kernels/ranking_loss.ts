@@ -23,7 +23,7 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { LossKernel, MATH_WGSL, REDUCE_WGSL, requireAll, requireF32, requireStats } from "./loss_common.ts";
+import { LossKernel, MATH_WGSL, REDUCE_WGSL, requireAll, requireF32, requireLossOutputs } from "./loss_common.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Stats of {@link rrhfLoss}: loss; pair_accuracy = fraction of reward-ordered pairs with p_i < p_j; pairs_per_group. */
@@ -156,13 +156,12 @@ function check(op: string, inputs: RankingInputs, outputs: RankingOutputs, names
   }
   const [G, k] = s;
   requireAll(op, [G, k], " like logp", { rewards: inputs.rewards, dlogp: outputs.dlogp });
-  requireAll(op, [1], "", { loss: outputs.loss });
+  requireLossOutputs(op, outputs, names);
   if (outputs.best.dtype !== "u32" || outputs.best.size !== G || outputs.best.shape.length !== 1) {
     throw new TypeError(
       `${op}: best must be a u32 [${G}] tensor, got ${outputs.best.dtype} [${outputs.best.shape.join(", ")}]`,
     );
   }
-  requireStats(op, outputs.stats, names);
   return [G, k];
 }
 

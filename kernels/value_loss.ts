@@ -17,7 +17,7 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { LossKernel, REDUCE_WGSL, requireAll, requireRange, requireStats, tokenShape } from "./loss_common.ts";
+import { LossKernel, REDUCE_WGSL, requireAll, requireLossOutputs, requireRange, tokenShape } from "./loss_common.ts";
 import type { Tensor } from "./tensor.ts";
 
 /** Layout of the stats tensor of {@link ppoValueLoss}. */
@@ -128,8 +128,7 @@ export function ppoValueLoss(
   const [B, T] = tokenShape(op, "values", inputs.values);
   const { values, valuesOld, returns, mask } = inputs;
   requireAll(op, [B, T], " like values", { valuesOld, returns, mask, dvalues: outputs.dvalues });
-  requireAll(op, [1], "", { loss: outputs.loss });
-  requireStats(op, outputs.stats, PPO_VALUE_STATS);
+  requireLossOutputs(op, outputs, PPO_VALUE_STATS);
   valueKernel.dispatch(
     enc,
     {
