@@ -40,7 +40,7 @@ import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { DataOrder, fixedWidth, widthOf } from "./batch.ts";
 import { pairRows, sequenceValues } from "./preference_batch.ts";
-import { UpdateLoop } from "./train_common.ts";
+import { SCHEDULE_FIELDS, UpdateLoop } from "./train_common.ts";
 
 /** DPO settings (Appendix A.1 defaults; the learning rate scaled for tiny models, see its comment). */
 export const DPO_SCHEMA = {
@@ -59,9 +59,7 @@ export const DPO_SCHEMA = {
   lr: opt(3e-4, "Peak AdamW rate (paper: 1e-6 at 7B; scaled ~300x for d ~ 32-64 and ~100 steps, see comment)", {
     min: 0,
   }),
-  warmupProportion: opt(0.02, "Warm-up fraction (ReaLHF OptimizerConfig default)", { min: 0, max: 1 }),
-  minLrRatio: opt(0, "Final LR as a fraction of the peak (ReaLHF cosine default 0)", { min: 0, max: 1 }),
-  weightDecay: opt(0.05, "AdamW weight decay (ReaLHF default)", { min: 0 }),
+  ...SCHEDULE_FIELDS,
   epochs: opt(2, "Passes over the pairs (paper: 2 for dialogue, 1 for code)", { int: true, min: 1 }),
   batchPairs: opt(16, "Pairs per step, 2x as many sequences (paper: swept; ReaLHF example 512 sequences)", {
     int: true,

@@ -18,6 +18,7 @@ import type { RunDir } from "../util/run_dir.ts";
 import type { Scorer } from "./scorer.ts";
 import type { PromptTask, RolloutData, ScoredRollout } from "./ppo_rollout.ts";
 import type { ActorStats } from "./ppo_update.ts";
+import { SCHEDULE_FIELDS } from "./train_common.ts";
 
 /** Sampling of rollouts: paper Appendix A.2 (temperature 1, top-k 200), ReaLHF for what the paper leaves open. */
 export const GENERATION_SCHEMA = {
@@ -89,12 +90,7 @@ export function earlyStop(algo: string, ratio: number): number | null {
 export function optimSchema(lr: number, doc: string) {
   return {
     lr: opt(lr, doc, { min: 0 }),
-    warmupProportion: opt(0.02, "Linear warm-up share of the updates (ReaLHF warmup_steps_proportion)", {
-      min: 0,
-      max: 1,
-    }),
-    minLrRatio: opt(0, "Cosine decay ends at this fraction of lr (ReaLHF min_lr_ratio)", { min: 0, max: 1 }),
-    weightDecay: opt(0.05, "AdamW weight decay (ReaLHF)", { min: 0 }),
+    ...SCHEDULE_FIELDS,
     maxGradNorm: opt(1, "Clip the global gradient norm to this (ReaLHF 1.0); 0 = off", { min: 0 }),
   };
 }

@@ -33,7 +33,7 @@ import type { Evaluate } from "./dpo.ts";
 import { sampleResponses, type SampleSettings } from "./policy_eval.ts";
 import { responseInverseLengths } from "./preference_batch.ts";
 import type { Scorer } from "./scorer.ts";
-import { UpdateLoop } from "./train_common.ts";
+import { SCHEDULE_FIELDS, UpdateLoop } from "./train_common.ts";
 
 /** k scored candidate responses to one prompt. */
 export interface RankingGroup {
@@ -51,9 +51,7 @@ export const RANKING_FIELDS = {
   // As DPO's rate (algorithms/dpo.ts): the 7B papers fine-tune at ~1e-5; a d-32..64 model over ~100 steps
   // needs ~100x that.
   lr: opt(1e-3, "Peak AdamW rate (7B papers ~1e-5; scaled for d ~ 32-64 and ~100 steps, see dpo.ts)", { min: 0 }),
-  warmupProportion: opt(0.02, "Warm-up fraction (ReaLHF OptimizerConfig default)", { min: 0, max: 1 }),
-  minLrRatio: opt(0, "Final LR as a fraction of the peak (ReaLHF cosine default 0)", { min: 0, max: 1 }),
-  weightDecay: opt(0.05, "AdamW weight decay (ReaLHF default)", { min: 0 }),
+  ...SCHEDULE_FIELDS,
   epochs: opt(2, "Passes over the groups", { int: true, min: 1 }),
   groupsPerStep: opt(8, "Prompts (groups of k responses) per step", { int: true, min: 1 }),
   logEvery: opt(10, "Steps between metric rows", { int: true, min: 1 }),

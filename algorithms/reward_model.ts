@@ -34,7 +34,7 @@ import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { DataOrder, fixedWidth, widthOf } from "./batch.ts";
 import { pairRows, sequenceValues } from "./preference_batch.ts";
-import { UpdateLoop } from "./train_common.ts";
+import { SCHEDULE_FIELDS, UpdateLoop } from "./train_common.ts";
 
 /** Reward-model settings. Defaults follow ReaLHF's rw.sh example where it has one, scaled for tiny models. */
 export const REWARD_MODEL_SCHEMA = {
@@ -49,9 +49,7 @@ export const REWARD_MODEL_SCHEMA = {
   // scratch for a few hundred steps needs a rate ~300x larger (AdamW's usable rate grows as the width shrinks,
   // ~1e-3 for models this size; 3e-3 got the sanity RM past its plateau soonest, see reward_model_test.ts).
   lr: opt(3e-3, "Peak AdamW learning rate (ReaLHF 1e-5 at 7B; scaled for d ~ 32-64, see comment)", { min: 0 }),
-  warmupProportion: opt(0.02, "Warm-up fraction of the steps (ReaLHF OptimizerConfig default)", { min: 0, max: 1 }),
-  minLrRatio: opt(0, "Final LR as a fraction of the peak (ReaLHF cosine default 0)", { min: 0, max: 1 }),
-  weightDecay: opt(0.05, "AdamW weight decay (ReaLHF default)", { min: 0 }),
+  ...SCHEDULE_FIELDS,
   epochs: opt(2, "Passes over the pairs (ReaLHF rw.sh: 2)", { int: true, min: 1 }),
   batchPairs: opt(32, "Pairs per step: 2x as many sequences (ReaLHF rw.sh: 512 sequences at 7B)", {
     int: true,

@@ -22,7 +22,6 @@ import { checkpointDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from 
 import { Gpt } from "../nn/gpt.ts";
 import { copySharedParams } from "../nn/gpt_copy.ts";
 import { type GptConfig, gptPreset, type GptPresetName } from "../nn/gpt_config.ts";
-import { cosineSchedule, warmupStepsFor } from "../nn/schedule.ts";
 import { CharTokenizer, type Example } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import { progress } from "../util/progress.ts";
@@ -30,6 +29,7 @@ import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { BatchBuffers, DataOrder, fixedWidth, StackedBatches, widthOf } from "./batch.ts";
 import { gptTrainFlops } from "./flops.ts";
 import { heldoutLoss } from "./sft_eval.ts";
+import { lrSchedule, SCHEDULE_FIELDS } from "./train_common.ts";
 
 /** SFT's settings; defaults follow ReaLHF's SFT launcher (PAPER.md §9.2) where the paper is silent. */
 export const SFT_SCHEMA = {
@@ -45,14 +45,7 @@ export const SFT_SCHEMA = {
       "init, where AdamW's usual rate is ~1e-3 (nanoGPT's small character models)",
     { min: 0 },
   ),
-  warmupProportion: opt(0.02, "Linear warm-up as a fraction of all steps (ReaLHF warmup_steps_proportion)", {
-    min: 0,
-    max: 1,
-  }),
-  minLrRatio: opt(0, "Cosine floor as a fraction of lr (ReaLHF min_lr_ratio)", { min: 0, max: 1 }),
-  weightDecay: opt(0.05, "AdamW weight decay (ReaLHF 0.05; betas 0.9/0.95, eps 1e-5, clip 1.0 are nn/adamw.ts's)", {
-    min: 0,
-  }),
+  ...SCHEDULE_FIELDS,
   batchSize: opt(32, "Sequences per step (ReaLHF packs hundreds; small here for a 2-core CPU)", { int: true, min: 1 }),
   steps: opt(400, "Optimizer steps; the data is an endless stream of shuffled epochs", { int: true, min: 1 }),
   logEvery: opt(10, "Steps between metrics rows (train loss averaged over them, read back once)", {
@@ -157,12 +150,7 @@ export async function trainSft(gpu: Gpu, cfg: SftConfig, data: SftData, opts: Sf
     await copySharedParams(opts.init, model);
   }
   const opt = new AdamW(model.params, { weightDecay: cfg.weightDecay });
-  const lr = cosineSchedule({
-    lr: cfg.lr,
-    totalSteps: cfg.steps,
-    warmupSteps: warmupStepsFor(cfg.steps, cfg.warmupProportion),
-    minLrRatio: cfg.minLrRatio,
-  });
+  const lr = lrSchedule(cfg, cfg.steps);
   const order = new DataOrder(rng.split("data"), train.length);
   let start = 0, resumedRows: MetricRow[] = [];
   if (cfg.resume && run) {

@@ -22,6 +22,7 @@ import { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import { cosineSchedule, type Schedule, warmupStepsFor } from "../nn/schedule.ts";
+import { opt } from "../util/config.ts";
 import { type Progress, progress } from "../util/progress.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { BatchBuffers } from "./batch.ts";
@@ -33,6 +34,16 @@ export interface OptimFields {
   warmupProportion: number;
   minLrRatio: number;
 }
+
+/**
+ * The schedule and weight-decay fields of a trainer's config with ReaLHF's defaults (PAPER.md §9.2
+ * `OptimizerConfig`); each trainer puts its own `lr` (scaled for its models, with its reasons) before them.
+ */
+export const SCHEDULE_FIELDS = {
+  warmupProportion: opt(0.02, "Linear warm-up share of the steps (ReaLHF warmup_steps_proportion)", { min: 0, max: 1 }),
+  minLrRatio: opt(0, "Cosine decay ends at this fraction of lr (ReaLHF min_lr_ratio)", { min: 0, max: 1 }),
+  weightDecay: opt(0.05, "AdamW weight decay (ReaLHF 0.05; betas, eps and clipping: nn/adamw.ts)", { min: 0 }),
+};
 
 /** ReaLHF's default schedule (PAPER.md §9.2 `OptimizerConfig`): linear warm-up, then cosine to minLrRatio·lr. */
 export function lrSchedule(cfg: OptimFields, totalSteps: number): Schedule {
