@@ -24,7 +24,7 @@
  * @module
  */
 import type { StepEncoder } from "./encoder.ts";
-import { attendWgsl, each, headLayout } from "./attention_fused.ts";
+import { attendWgsl, headLayout, perTerm } from "./attention_fused.ts";
 import { FLAT_ID_WGSL, grid1d, Kernel } from "./kernel.ts";
 import type { Tensor } from "./tensor.ts";
 
@@ -60,8 +60,8 @@ fn main(@builtin(global_invocation_id) g: vec3u, @builtin(num_workgroups) nw: ve
   let qo = b * 3u * p.c + h * N; // q of (b, h) in the QKV row of b
   let co = i * p.tc * N; // cache row 0 of (b, h)
   let wo = co + p.pos * N; // cache row pos
-  ${each(l, (j) => `kc[wo + ${j}u] = qkv[qo + p.c + ${j}u];`)}
-  ${each(l, (j) => `vc[wo + ${j}u] = qkv[qo + 2u * p.c + ${j}u];`)}${attend}
+  ${perTerm(l, (j) => `kc[wo + ${j}u] = qkv[qo + p.c + ${j}u];`)}
+  ${perTerm(l, (j) => `vc[wo + ${j}u] = qkv[qo + 2u * p.c + ${j}u];`)}${attend}
 }`,
   });
   kernels.set(hd, k);

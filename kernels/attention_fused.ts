@@ -30,7 +30,7 @@ export function headLayout(hd: number): HeadLayout {
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** One line of WGSL per term i of a head row, joined at the indentation `pad` (a newline and spaces). */
-export function each(l: HeadLayout, line: (i: number) => string, pad = "\n  "): string {
+export function perTerm(l: HeadLayout, line: (i: number) => string, pad = "\n  "): string {
   return range(l.n).map(line).join(pad);
 }
 
@@ -81,10 +81,10 @@ export interface AttendSource {
  */
 export function attendWgsl(l: HeadLayout, o: AttendSource): string {
   return /* wgsl */ `
-  ${each(l, (i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`)}
+  ${perTerm(l, (i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`)}
   var m = -3.0e38;
   var l = 0.0;
-  ${each(l, (i) => `var a${i} = ${l.ty}(0.0);`)}
+  ${perTerm(l, (i) => `var a${i} = ${l.ty}(0.0);`)}
   for (var s = 0u; s <= ${o.last}; s++) {
     let ko = ${o.keyRow};
     let sc = ${dots(l, (i) => `q${i}`, o.key)};
@@ -93,12 +93,12 @@ export function attendWgsl(l: HeadLayout, o: AttendSource): string {
     let corr = exp(m - mn);
     let e = exp(sc - mn);
     l = l * corr + e;
-    ${each(l, (i) => `a${i} = a${i} * corr + e * ${o.value(i)};`, "\n    ")}
+    ${perTerm(l, (i) => `a${i} = a${i} * corr + e * ${o.value(i)};`, "\n    ")}
     m = mn;
   }
   let inv = 1.0 / l;
   let yo = ${o.yRow};
-  ${each(l, (i) => `y[yo + ${i}u] = a${i} * inv;`)}`;
+  ${perTerm(l, (i) => `y[yo + ${i}u] = a${i} * inv;`)}`;
 }
 
 /** Forward: y row and lse of query t. Buffers qkv (read), y (rw), lse (rw); params t, c, heads, scale. */
@@ -124,18 +124,18 @@ export function backwardQueryWgsl(l: HeadLayout): string {
   return /* wgsl */ `${entry(l)}
   let qo = row0 + t * rs;
   let yo = (b * p.t + t) * p.c + h * N;
-  ${each(l, (i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`)}
-  ${each(l, (i) => `let dy${i} = dy[yo + ${i}u];`)}
+  ${perTerm(l, (i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`)}
+  ${perTerm(l, (i) => `let dy${i} = dy[yo + ${i}u];`)}
   let dd = ${dots(l, (i) => `dy${i}`, (i) => `y[yo + ${i}u]`)};
   let lt = lse[stat + t];
-  ${each(l, (i) => `var g${i} = ${l.ty}(0.0);`)}
+  ${perTerm(l, (i) => `var g${i} = ${l.ty}(0.0);`)}
   for (var s = 0u; s <= t; s++) {
     let ko = row0 + s * rs + p.c;
     let pr = exp(${dots(l, (i) => `q${i}`, (i) => `qkv[ko + ${i}u]`)} - lt);
     let ds = pr * (${dots(l, (i) => `dy${i}`, (i) => `qkv[ko + p.c + ${i}u]`)} - dd);
-    ${each(l, (i) => `g${i} += ds * qkv[ko + ${i}u];`, "\n    ")}
+    ${perTerm(l, (i) => `g${i} += ds * qkv[ko + ${i}u];`, "\n    ")}
   }
-  ${each(l, (i) => `dqkv[qo + ${i}u] = g${i} * p.scale;`)}
+  ${perTerm(l, (i) => `dqkv[qo + ${i}u] = g${i} * p.scale;`)}
   dstat[stat + t] = dd;
 }`;
 }
@@ -147,21 +147,21 @@ export function backwardQueryWgsl(l: HeadLayout): string {
 export function backwardKeyWgsl(l: HeadLayout): string {
   return /* wgsl */ `${entry(l)}
   let ko = row0 + t * rs + p.c; // key row s = t
-  ${each(l, (i) => `let k${i} = qkv[ko + ${i}u];`)}
-  ${each(l, (i) => `let v${i} = qkv[ko + p.c + ${i}u];`)}
-  ${each(l, (i) => `var gk${i} = ${l.ty}(0.0);`)}
-  ${each(l, (i) => `var gv${i} = ${l.ty}(0.0);`)}
+  ${perTerm(l, (i) => `let k${i} = qkv[ko + ${i}u];`)}
+  ${perTerm(l, (i) => `let v${i} = qkv[ko + p.c + ${i}u];`)}
+  ${perTerm(l, (i) => `var gk${i} = ${l.ty}(0.0);`)}
+  ${perTerm(l, (i) => `var gv${i} = ${l.ty}(0.0);`)}
   for (var q = t; q < p.t; q++) {
     let qo = row0 + q * rs;
     let yo = (b * p.t + q) * p.c + h * N;
-    ${each(l, (i) => `let qq${i} = qkv[qo + ${i}u] * p.scale;`, "\n    ")}
-    ${each(l, (i) => `let dy${i} = dy[yo + ${i}u];`, "\n    ")}
+    ${perTerm(l, (i) => `let qq${i} = qkv[qo + ${i}u] * p.scale;`, "\n    ")}
+    ${perTerm(l, (i) => `let dy${i} = dy[yo + ${i}u];`, "\n    ")}
     let pr = exp(${dots(l, (i) => `qq${i}`, (i) => `k${i}`)} - lse[stat + q]);
     let ds = pr * (${dots(l, (i) => `dy${i}`, (i) => `v${i}`)} - dstat[stat + q]);
-    ${each(l, (i) => `gv${i} += pr * dy${i};`, "\n    ")}
-    ${each(l, (i) => `gk${i} += ds * qq${i};`, "\n    ")}
+    ${perTerm(l, (i) => `gv${i} += pr * dy${i};`, "\n    ")}
+    ${perTerm(l, (i) => `gk${i} += ds * qq${i};`, "\n    ")}
   }
-  ${each(l, (i) => `dqkv[ko + ${i}u] = gk${i};`)}
-  ${each(l, (i) => `dqkv[ko + p.c + ${i}u] = gv${i};`)}
+  ${perTerm(l, (i) => `dqkv[ko + ${i}u] = gk${i};`)}
+  ${perTerm(l, (i) => `dqkv[ko + p.c + ${i}u] = gv${i};`)}
 }`;
 }
