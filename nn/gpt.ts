@@ -38,16 +38,10 @@ import { gptBackward, gptForward } from "./gpt_layers.ts";
 import { crossEntropyLoss, tokenLogprobs } from "../kernels/token_head.ts";
 import { lastTokenGather, lastTokenScatter, sequenceSumBackward } from "../kernels/gather.ts";
 import { rowSum } from "../kernels/reduce.ts";
+import type { TuneShape } from "../kernels/autotune.ts";
 
 /** One matmul problem, in the form kernels/autotune.ts `tuneMatmul` takes (batch 1 and no transpose by default). */
-export interface MatmulProblem {
-  m: number;
-  n: number;
-  k: number;
-  batch?: number;
-  transA?: boolean;
-  transB?: boolean;
-}
+export type MatmulProblem = TuneShape;
 
 /** Gradients a backward pass starts from; at least one must be given. */
 export interface GptGrads {
