@@ -86,9 +86,9 @@ export const PPO_SCHEMA = {
   }),
   // Learning rates: paper A.2 uses 1e-5 (actor) and 5e-6 (critic) on 7B-34B models. Ours are d 64-256 and a run is
   // tens of iterations. Measured on the sanity task from an SFT policy trained from random weights (before the base
-  // phase of algorithms/testing.ts existed; d 64, 1 layer, batch 32, constant rate, seed 1): at 3e-4 the gold stays at the SFT's for 100 iterations; at 1e-3 it takes off after about 80, at 3e-3
-  // after about 40 (the tests use 3e-3). We scale both by 100 to the from-scratch SFT rate (algorithms/sft.ts),
-  // keeping the paper's 2:1 actor:critic ratio.
+  // phase of algorithms/testing.ts existed; d 64, 1 layer, batch 32, constant rate, seed 1): at 3e-4 the gold stays at
+  // the SFT's for 100 iterations; at 1e-3 it takes off after about 80, at 3e-3 after about 40 (the tests use 3e-3). We
+  // scale both by 100 to the from-scratch SFT rate (algorithms/sft.ts), keeping the paper's 2:1 actor:critic ratio.
   actor: optimSchema(1e-3, "Actor learning rate (paper A.2: 1e-5 at 7B; scaled ×100 for d ≤ 256, see above)"),
   critic: optimSchema(5e-4, "Critic learning rate (paper A.2: 5e-6 at 7B; scaled as the actor's)"),
 };

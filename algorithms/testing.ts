@@ -12,8 +12,8 @@
  * 2. SFT on the testbed's own data ({@link SanityTask.sftExample}: uniform random letters), short as fine-tuning
  *    is, so the SFT policy's gold score is back near 1/8: the start every algorithm must improve on.
  *
- * Sizes: the xs preset's d 64 and 4 heads, 1 layer, context 24 ({@link SANITY_MODEL}): one layer keeps a PPO iteration near 0.15 s on
- * llvmpipe, and the context holds the longest rollout (7 prompt + 16 new tokens).
+ * Sizes: the xs preset's d 64 and 4 heads, 1 layer, context 24 ({@link SANITY_MODEL}): one layer keeps a PPO iteration
+ * near 0.15 s on llvmpipe, and the context holds the longest rollout (7 prompt + 16 new tokens).
  *
  * @example
  * ```ts
@@ -68,7 +68,8 @@ export interface SanityFixture {
   /**
    * Gold score of a policy's greedy (`charts/gold_greedy`) and sampled (temperature 1, `charts/gold_mean`) answers
    * to `evalPrompts`, at most 10 new tokens, the sampled answers' {@link targetShare} (`charts/target_share`) and
-   * mean length in letters (`charts/response_len`). The random draws are the same on every call, so policies are compared on equal terms.
+   * mean length in letters (`charts/response_len`). The random draws are the same on every call, so policies are
+   * compared on equal terms.
    */
   evaluate(policy: Gpt): Promise<Record<string, number>>;
   /** Seconds the two training phases took. */

@@ -7,15 +7,15 @@
  *   deno task bench:rl [--presets xs,s] [--batch 64] [--iterations 6] [--warmup 2] [--no-ablation]
  *
  * Throughput rows: a policy SFT-trained briefly on the sanity task (algorithms/testing.ts's fixture with no base
- * pretraining and 40 SFT steps: the answers have their SFT lengths; what the policy says does not change the cost), PPO with the paper's four models (actor, reference, critic
- * initialised from the reward model, and the reward model scoring on the GPU; PAPER.md §9.5) and GRPO (no critic,
- * groups of 8), at B rollouts of width T = 7 prompt + 10 new tokens, 4 mini-batches; each iteration is timed by wall
- * clock with its metrics read back (one round trip at the end of the training submit, so the phases do not
- * overlap), after `--warmup` untimed iterations that compile the pipelines; the median over `--iterations` counts.
- * Achieved GFLOP/s of generation and of the training submit come from analytic model FLOPs (algorithms/flops.ts).
- * Matmuls are autotuned for the models' shapes first. Ablation rows: the seeded runs of algorithms/ppo_test.ts's
- * configuration from its fixture (pretrained base + SFT; 70 iterations each); the gold score of the last 10 iterations and the curve every 10. A JSON
- * record goes to bench/results/.
+ * pretraining and 40 SFT steps: the answers have their SFT lengths; what the policy says does not change the cost), PPO
+ * with the paper's four models (actor, reference, critic initialised from the reward model, and the reward model
+ * scoring on the GPU; PAPER.md §9.5) and GRPO (no critic, groups of 8), at B rollouts of width T = 7 prompt + 10 new
+ * tokens, 4 mini-batches; each iteration is timed by wall clock with its metrics read back (one round trip at the end
+ * of the training submit, so the phases do not overlap), after `--warmup` untimed iterations that compile the
+ * pipelines; the median over `--iterations` counts. Achieved GFLOP/s of generation and of the training submit come from
+ * analytic model FLOPs (algorithms/flops.ts). Matmuls are autotuned for the models' shapes first. Ablation rows: the
+ * seeded runs of algorithms/ppo_test.ts's configuration from its fixture (pretrained base + SFT; 70 iterations each);
+ * the gold score of the last 10 iterations and the curve every 10. A JSON record goes to bench/results/.
  * @module
  */
 import { parseArgs } from "node:util";

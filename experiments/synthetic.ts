@@ -6,8 +6,9 @@
  * question: does DPO raise the probability of responses the data does not cover (paper: 0.11 → 0.23) while PPO keeps
  * them low and learns the optimal policy?
  *
- * Writes runs/synthetic/<name>/: config.json, metrics.jsonl (curves; rows carry `seed` and `phase`), seeds/seed_<s>.json
- * (the matrices), summary.json (per-seed numbers and 95% t-intervals over seeds). `deno task report` draws Figure 1.
+ * Writes runs/synthetic/<name>/: config.json, metrics.jsonl (curves; rows carry `seed` and `phase`),
+ * seeds/seed_<s>.json (the matrices), summary.json (per-seed numbers and 95% t-intervals over seeds).
+ * `deno task report` draws Figure 1.
  *
  * @example
  * ```sh

@@ -23,7 +23,8 @@
  * @example
  * ```ts
  * const lay = decodeLayout(B, T);
- * decodeCommit(enc, { ids, behaviourLogp, logp, promptLen }, { seq, out, forbid }, lay, { pos, vocab, eos, minNew, maxNew });
+ * decodeCommit(enc, { ids, behaviourLogp, logp, promptLen }, { seq, out, forbid }, lay,
+ *   { pos, vocab, eos, minNew, maxNew });
  * ```
  * @module
  */

@@ -245,7 +245,9 @@ function sameSize(fn: string, names: string, x: Tensor, y: Tensor): void {
   }
 }
 
-/** Records an elementwise pair over n values: the vec4 build when n (and, if given, the row length) is a multiple of 4. */
+/**
+ * Records an elementwise pair over n values: the vec4 build when n (and, if given, the row length) is a multiple of 4.
+ */
 export function runElementwise(
   enc: StepEncoder,
   [scalar, vec4]: [OpKernel, OpKernel],

@@ -5,9 +5,9 @@
  * Backward, deterministically (DESIGN.md, "Conventions"): invocation (v, column block) scans all positions in order
  * and adds dx[p] into dwte[v] wherever tokens[p] == v, so every row of dwte has exactly one writer and a fixed
  * summation order (old value, then positions ascending). This reads the tokens V·ceil(C/64) times but moves each
- * dx row once; rows of the token table no position uses are untouched (a vec4 build when C and B·T allow it). dwpe[t] = Σ_b dx[b,t] (b ascending) is done
- * by further invocations of the same dispatch. A token id ≥ vocab makes its row NaN in the forward (reading out of
- * range would silently give another row) and is skipped in the backward.
+ * dx row once; rows of the token table no position uses are untouched (a vec4 build when C and B·T allow it).
+ * dwpe[t] = Σ_b dx[b,t] (b ascending) is done by further invocations of the same dispatch. A token id ≥ vocab makes
+ * its row NaN in the forward (reading out of range would silently give another row) and is skipped in the backward.
  *
  * @example
  * ```ts

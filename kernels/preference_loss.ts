@@ -180,7 +180,9 @@ export interface PreferenceCpuInputs {
   refRejected: ArrayLike<number>;
 }
 
-/** CPU reference of {@link preferenceLoss} in float64: loss, both gradients, stats in {@link PREFERENCE_STATS} order. */
+/**
+ * CPU reference of {@link preferenceLoss} in float64: loss, both gradients, stats in {@link PREFERENCE_STATS} order.
+ */
 export function preferenceLossCpu(
   x: PreferenceCpuInputs,
   options: PreferenceOptions = {},

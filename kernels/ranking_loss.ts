@@ -26,7 +26,9 @@ import type { StepEncoder } from "./encoder.ts";
 import { LossKernel, MATH_WGSL, REDUCE_WGSL, requireAll, requireF32, requireLossOutputs } from "./loss_common.ts";
 import type { Tensor } from "./tensor.ts";
 
-/** Stats of {@link rrhfLoss}: loss; pair_accuracy = fraction of reward-ordered pairs with p_i < p_j; pairs_per_group. */
+/**
+ * Stats of {@link rrhfLoss}: loss; pair_accuracy = fraction of reward-ordered pairs with p_i < p_j; pairs_per_group.
+ */
 export const RRHF_STATS = ["loss", "pair_accuracy", "pairs_per_group"] as const;
 /** Stats of {@link proLoss}: loss; top1_accuracy = fraction of groups whose best response has the (first) largest p. */
 export const PRO_STATS = ["loss", "top1_accuracy"] as const;

@@ -14,7 +14,9 @@ import { type Scale, SCALES } from "../util/cli.ts";
 export interface RunInfo {
   experiment: string;
   name: string;
-  /** `runs/<experiment>/<name>`, written with `runs/` whatever directory was scanned, so output has no machine paths. */
+  /**
+   * `runs/<experiment>/<name>`, written with `runs/` whatever directory was scanned, so output has no machine paths.
+   */
   id: string;
   /** Where it is on disk (for sections that read extra files, e.g. samples); never print it. */
   dir: string;

@@ -24,7 +24,8 @@ function cellText(c: Cell): string {
  *
  * @example
  * ```ts
- * markdownTable(["method", "S.R."], [["DPO", fmtPercent(0.554)], ["PPO | tuned", "99.5%"]], { align: ["left", "right"] });
+ * markdownTable(["method", "S.R."], [["DPO", fmtPercent(0.554)], ["PPO | tuned", "99.5%"]],
+ *   { align: ["left", "right"] });
  * // | method | S.R. |
  * // | :--- | ---: |
  * // | DPO | 55.4% |

@@ -62,7 +62,9 @@ export function dpoObjective(c: TabularCase, logits: number[][]): Objective {
   return { value, dlogits: dlogp };
 }
 
-/** Cross-entropy of the policy against π_ref, averaged over prompts: how a shared policy is fitted to start at π_ref. */
+/**
+ * Cross-entropy of the policy against π_ref, averaged over prompts: how a shared policy is fitted to start at π_ref.
+ */
 export function refCrossEntropy(c: TabularCase, logits: number[][]): Objective {
   const logp = logSoftmax(logits);
   const n = c.prompts.length;
