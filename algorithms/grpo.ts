@@ -7,7 +7,7 @@
  *   L = (1/N) Σ_t max(−A_t ρ_t, −A_t clip(ρ_t, 1 ± ε)) + β (1/N) Σ_t [π_ref/π_θ − log(π_ref/π_θ) − 1]
  *
  * KL form: the per-token k3 estimator of KL(π_θ ‖ π_ref) of Shao et al. Eq. 4, in the loss (not in the reward as
- * PPO's k1 penalty), β = 0.04 as theirs; both terms are token-level means over the mini-batch (algorithms/grpo_kl.ts
+ * PPO's k1 penalty), β = 0.04 as theirs; both terms are token-level means over the mini-batch (kernels/grpo_kl.ts
  * says why). There is no critic, no GAE, no value or advantage normalisation beyond the group's; the score needs no
  * scaling or clipping, since the group normalisation removes its scale and offset (up to eps).
  *

@@ -12,7 +12,6 @@ export * from "./batch.ts";
 export * from "./dpo.ts";
 export * from "./flops.ts";
 export * from "./grpo.ts";
-export * from "./grpo_kl.ts";
 export * from "./iterative_dpo.ts";
 export * from "./policy_eval.ts";
 export * from "./ppo.ts";

@@ -7,7 +7,7 @@
  * Each step copies its rows of the rollout tensors into mini-batch buffers (a buffer copy is nearly free, and the
  * loss kernels need 256-byte-aligned bindings a row offset would not give), then:
  * - actor: forward → log-probs of the targets → clipped surrogate (kernels/ppo_loss.ts, with ReaLHF's early stop on
- *   the mean ratio decided on the GPU) [+ GRPO's KL penalty, algorithms/grpo_kl.ts] → backward → AdamW → reference
+ *   the mean ratio decided on the GPU) [+ GRPO's KL penalty, kernels/grpo_kl.ts] → backward → AdamW → reference
  *   EMA θ_ref ← η θ_actor + (1 − η) θ_ref (kernels/ema.ts; §5 "Ref. EMA", PAPER.md §8.9) when η > 0;
  * - critic: forward → clipped value loss (kernels/value_loss.ts) → backward → AdamW.
  * An early-stopped mini-batch still takes its AdamW step with a zero gradient, as ReaLHF's `loss * 0` does (the
@@ -25,6 +25,7 @@
  */
 import type { StepEncoder } from "../kernels/encoder.ts";
 import { emaParams } from "../kernels/ema.ts";
+import { KL_PENALTY_STATS, klPenalty } from "../kernels/grpo_kl.ts";
 import { PPO_ACTOR_STATS, ppoActorLoss } from "../kernels/ppo_loss.ts";
 import { maskedMean } from "../kernels/reduce.ts";
 import type { Tensor } from "../kernels/tensor.ts";
@@ -32,7 +33,6 @@ import { PPO_VALUE_STATS, ppoValueLoss } from "../kernels/value_loss.ts";
 import type { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
-import { KL_PENALTY_STATS, klPenalty } from "./grpo_kl.ts";
 import { StatsAccumulator } from "./train_common.ts";
 
 /** Rollout-batch sizes: B sequences of width T, split into M mini-batches of B / M. */

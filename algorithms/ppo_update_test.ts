@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { Gpu } from "../kernels/gpu.ts";
+import { klPenaltyCpu } from "../kernels/grpo_kl.ts";
 import { responseMask } from "../kernels/loss_testing.ts";
 import { ppoActorLossCpu } from "../kernels/ppo_loss.ts";
 import { Rng } from "../kernels/rng.ts";
@@ -8,7 +9,6 @@ import { ppoValueLossCpu } from "../kernels/value_loss.ts";
 import { AdamW } from "../nn/adamw.ts";
 import { Gpt } from "../nn/gpt.ts";
 import { gptPreset } from "../nn/gpt_config.ts";
-import { klPenaltyCpu } from "./grpo_kl.ts";
 import { CriticTrainer, PolicyTrainer } from "./ppo_update.ts";
 
 const [B, T, M, V] = [12, 9, 3, 12];

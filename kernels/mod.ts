@@ -18,6 +18,7 @@ export * from "./gae.ts";
 export * from "./gather.ts";
 export * from "./gpu.ts";
 export * from "./grpo.ts";
+export * from "./grpo_kl.ts";
 export * from "./kernel.ts";
 export * from "./kl_reward.ts";
 export * from "./layernorm.ts";

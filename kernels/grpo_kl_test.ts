@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import type { Gpu } from "../kernels/gpu.ts";
-import { namedStats } from "../kernels/loss_common.ts";
-import { f32, fdGrad, responseMask } from "../kernels/loss_testing.ts";
-import { assertBitwiseEqual, assertClose, gpuTest, randomArray } from "../kernels/testing.ts";
+import type { Gpu } from "./gpu.ts";
+import { namedStats } from "./loss_common.ts";
+import { f32, fdGrad, responseMask } from "./loss_testing.ts";
+import { assertBitwiseEqual, assertClose, gpuTest, randomArray } from "./testing.ts";
 import { KL_PENALTY_STATS, klPenalty, klPenaltyCpu } from "./grpo_kl.ts";
 
 async function run(

@@ -21,7 +21,7 @@
  * ```
  * @module
  */
-import type { StepEncoder } from "../kernels/encoder.ts";
+import type { StepEncoder } from "./encoder.ts";
 import {
   expm1MinusX,
   LossKernel,
@@ -31,8 +31,8 @@ import {
   requireRange,
   requireStats,
   tokenShape,
-} from "../kernels/loss_common.ts";
-import type { Tensor } from "../kernels/tensor.ts";
+} from "./loss_common.ts";
+import type { Tensor } from "./tensor.ts";
 
 /** Layout of the stats of {@link klPenalty}: mean k3 KL per response token, and the loss β·kl. */
 export const KL_PENALTY_STATS = ["kl", "loss"] as const;
