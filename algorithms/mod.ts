@@ -23,6 +23,7 @@ export * from "./preference_batch.ts";
 export * from "./pro.ts";
 export * from "./ranking_train.ts";
 export * from "./reward_model.ts";
+export * from "./reward_model_eval.ts";
 export * from "./rrhf.ts";
 export * from "./running_stats.ts";
 export * from "./scorer.ts";

@@ -1,14 +1,12 @@
 /**
- * Reward model: one step's gradient against the float64 CPU model (and the CPU objective against finite
+ * Reward-model training: one step's gradient against the float64 CPU model (and the CPU objective against finite
  * differences), held-out accuracy on the sanity task, starting from the SFT model, against the Bayes ceiling of its
- * labels, checkpoints that load into a scalar-head Gpt (PPO's critic), the label ceiling itself, and bad input.
+ * labels, and bad input. Evaluation, the label ceiling and checkpoints are tested in reward_model_eval_test.ts.
  */
 import assert from "node:assert/strict";
 import { bradleyTerryLossCpu } from "../kernels/bradley_terry.ts";
 import { Rng } from "../kernels/rng.ts";
-import { assertBitwiseEqual, assertClose, gpuTest } from "../kernels/testing.ts";
-import { loadCheckpoint } from "../nn/checkpoint.ts";
-import { Gpt } from "../nn/gpt.ts";
+import { assertClose, gpuTest } from "../kernels/testing.ts";
 import type { GptConfig } from "../nn/gpt_config.ts";
 import { GptCpu, type ParamMap } from "../nn/gpt_cpu.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
@@ -16,16 +14,8 @@ import { resolveConfig } from "../util/config.ts";
 import { BatchBuffers, fixedWidth } from "./batch.ts";
 import { pairRows } from "./preference_batch.ts";
 import { assertGradsClose, finiteDifferenceCheck, GRADIENT_PAIRS as PAIRS, twinModels } from "./gradient_testing.ts";
-import {
-  evaluatePairs,
-  labelCeiling,
-  loadRewardModel,
-  REWARD_MODEL_SCHEMA,
-  RewardModelStep,
-  saveRewardModel,
-  trainRewardModel,
-} from "./reward_model.ts";
-import { RewardModelScorer } from "./scorer.ts";
+import { REWARD_MODEL_SCHEMA, RewardModelStep, trainRewardModel } from "./reward_model.ts";
+import { labelCeiling } from "./reward_model_eval.ts";
 import { sanityFixture } from "./testing.ts";
 
 Deno.env.set("PROGRESS", "0");
@@ -97,52 +87,10 @@ gpuTest(
   },
 );
 
-gpuTest(
-  "reward model: a checkpoint loads into a scalar-head Gpt that scores the same (PPO's critic init)",
-  async (gpu) => {
-    const config: GptConfig = { vocab: 12, ctx: 16, d: 16, layers: 1, heads: 2, lmHead: false, scalarHead: true };
-    const { model } = twinModels(gpu, config, 9);
-    const dir = await Deno.makeTempDir();
-    await saveRewardModel(dir, model, task.tokenizer, { outputScaling: 2, outputBias: 0.5 });
-    const { model: loaded, tokenizer, record } = await loadRewardModel(gpu, dir);
-    assert.deepEqual(loaded.config, config);
-    assert.deepEqual(tokenizer.chars, task.tokenizer.chars);
-    assert.deepEqual([record.outputScaling, record.outputBias], [2, 0.5]);
-    assertBitwiseEqual(await loaded.params.params.read(), await model.params.params.read(), "parameters");
-    // A critic is a Gpt of the same config: the same checkpoint loads into it.
-    const critic = new Gpt(gpu, { ...config }, "critic");
-    await loadCheckpoint(dir, { params: critic.params });
-    const a = await evaluatePairs(model, task.tokenizer, PAIRS), c = await evaluatePairs(critic, task.tokenizer, PAIRS);
-    assertBitwiseEqual(c.chosen, a.chosen, "critic scores");
-    const scorer = new RewardModelScorer(loaded, tokenizer, record);
-    const s = await scorer.score(PAIRS.map((x) => x.prompt), PAIRS.map((x) => x.chosen));
-    assertClose(s, Array.from(a.chosen, (x) => (x - 0.5) * 2), { atol: 1e-6, label: "scorer with scaling and bias" });
-    await Deno.remove(dir, { recursive: true });
-  },
-);
-
-Deno.test("reward model: the label ceiling is the Bayes accuracy of Bradley-Terry labels", () => {
-  const gold = (_: string, r: string) => r.length / 8;
-  const pairs = [
-    { prompt: "a", chosen: "xx", rejected: "x" }, // d = 1/8: P(label) = σ(1.25)
-    { prompt: "a", chosen: "x", rejected: "xx" }, // the label goes against gold: Bayes still max(p, 1 - p)
-    { prompt: "a", chosen: "x", rejected: "y" }, // a tie: 1/2
-  ];
-  const q = 1 / (1 + Math.exp(-1.25));
-  const c = labelCeiling(pairs, gold, 0.1);
-  assert.ok(Math.abs(c.bayes - (2 * q + 0.5) / 3) < 1e-12, `bayes ${c.bayes}`);
-  assert.equal(c.goldOrder, 0.5); // 1 + 0 + 1/2 over 3
-  assert.throws(() => labelCeiling(pairs, gold, 0), /temperature must be > 0/);
-});
-
 gpuTest("reward model: bad input is an error that names it", async (gpu) => {
   const cfg = resolveConfig(REWARD_MODEL_SCHEMA, { sets: ["batchPairs=4"] });
   await assert.rejects(
     trainRewardModel(gpu, { tokenizer: task.tokenizer, train: PAIRS, config: cfg }),
     /3 training pairs, fewer than batchPairs 4/,
   );
-  const dir = await Deno.makeTempDir();
-  await Deno.writeTextFile(`${dir}/config.json`, JSON.stringify({ model: {}, tokenizer: {} }));
-  await assert.rejects(loadRewardModel(gpu, dir), /is not a reward model/);
-  await Deno.remove(dir, { recursive: true });
 });
