@@ -24,7 +24,7 @@
  */
 
 /** Deno's final summary line, e.g. `ok | 292 passed | 0 failed (2m01s)`, colours stripped. */
-const SUMMARY = /^(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/m;
+const SUMMARY = /^(ok|FAILED) \| (\d+) passed(?: \(\d+ steps?\))? \| (\d+) failed/gm;
 
 /** What the runner makes of a finished `deno test`: the status to exit with, and a note to print, if any. */
 export interface TestOutcome {
@@ -40,7 +40,7 @@ export function testOutcome(stdout: string, code: number, signal: string | null)
   if (code === 0 && signal === null) return { code: 0 };
   // deno-lint-ignore no-control-regex
   const plain = stdout.replace(/\x1b\[[0-9;]*m/g, "");
-  const matches = [...plain.matchAll(new RegExp(SUMMARY.source, "gm"))];
+  const matches = [...plain.matchAll(SUMMARY)];
   const last = matches.at(-1);
   const aborted = signal === "SIGABRT" || code === 134;
   if (aborted && last && last[1] === "ok" && last[3] === "0") {
