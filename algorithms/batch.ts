@@ -26,18 +26,18 @@
 import type { Gpu } from "../kernels/gpu.ts";
 import type { Rng } from "../kernels/rng.ts";
 import type { Tensor } from "../kernels/tensor.ts";
-import { buildBatch, type CharTokenizer, type Example, type TokenBatch } from "../testbeds/tokenizer.ts";
+import { buildBatch, type Example, type TokenBatch, type Tokenizer } from "../testbeds/tokenizer.ts";
 
 const A = (n: number) => Math.ceil(n / 64) * 64;
 
 /** Tokens of `BOS prompt SEP response EOS` for one example. */
-function lengthOf(tok: CharTokenizer, ex: Example): number {
+function lengthOf(tok: Tokenizer, ex: Example): number {
   const n = (x: string | readonly number[]) => (typeof x === "string" ? tok.encode(x).length : x.length);
   return 3 + n(ex.prompt) + n(ex.response);
 }
 
 /** The longest sequence among `examples` (BOS, SEP and EOS included); over `context` is a RangeError. */
-export function widthOf(tok: CharTokenizer, examples: readonly Example[], context: number): number {
+export function widthOf(tok: Tokenizer, examples: readonly Example[], context: number): number {
   if (examples.length === 0) throw new RangeError("widthOf: no examples");
   let w = 0, at = 0;
   examples.forEach((ex, i) => {
@@ -49,7 +49,7 @@ export function widthOf(tok: CharTokenizer, examples: readonly Example[], contex
 }
 
 /** A right-padded batch of exactly `width` columns. */
-export function fixedWidth(tok: CharTokenizer, examples: readonly Example[], width: number): TokenBatch {
+export function fixedWidth(tok: Tokenizer, examples: readonly Example[], width: number): TokenBatch {
   return buildBatch(tok, examples, { context: width, padTo: "context" });
 }
 
@@ -95,7 +95,7 @@ export class StackedBatches {
   readonly #mask: Tensor<"f32">;
   readonly #stride: number;
 
-  constructor(gpu: Gpu, tok: CharTokenizer, examples: readonly Example[], readonly b: number, readonly t: number) {
+  constructor(gpu: Gpu, tok: Tokenizer, examples: readonly Example[], readonly b: number, readonly t: number) {
     if (examples.length === 0) throw new RangeError("StackedBatches: no examples");
     this.count = Math.ceil(examples.length / b);
     this.#stride = A(b * t);

@@ -35,7 +35,7 @@ import { Rng } from "../kernels/rng.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
-import type { CharTokenizer } from "../testbeds/tokenizer.ts";
+import type { Tokenizer } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { DataOrder, fixedWidth, widthOf } from "./batch.ts";
@@ -95,7 +95,7 @@ export interface DpoResult {
 export async function trainDpo(gpu: Gpu, opts: {
   policy: Gpt;
   reference: Gpt;
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   pairs: readonly PreferencePair[];
   heldOut?: readonly PreferencePair[];
   config: DpoConfig;

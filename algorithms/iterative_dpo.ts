@@ -21,7 +21,7 @@ import { Rng } from "../kernels/rng.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { Sampler } from "../nn/sampler.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
-import type { CharTokenizer } from "../testbeds/tokenizer.ts";
+import type { Tokenizer } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { DPO_SCHEMA, type Evaluate, trainDpo } from "./dpo.ts";
@@ -103,7 +103,7 @@ export interface IterativeDpoResult {
 /** Runs `config.rounds` rounds of iterative DPO on `policy` (trained in place). */
 export async function trainIterativeDpo(gpu: Gpu, opts: {
   policy: Gpt;
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   /** The prompt pool; each round draws `promptsPerRound` of them. */
   prompts: readonly string[];
   scorer: Scorer;
@@ -117,10 +117,10 @@ export async function trainIterativeDpo(gpu: Gpu, opts: {
   const k = cfg.samplesPerPrompt, rng = new Rng(cfg.seed);
   if (prompts.length === 0) throw new RangeError("Iterative DPO: no prompts");
   // A DPO row is BOS prompt SEP response EOS; a response cut at maxNewTokens gets its EOS appended there.
-  const longest = Math.max(...prompts.map((p) => [...p].length)) + 3 + cfg.maxNewTokens;
+  const longest = Math.max(...prompts.map((p) => tokenizer.encode(p).length)) + 3 + cfg.maxNewTokens;
   if (longest > policy.config.ctx) {
     throw new RangeError(
-      `Iterative DPO: prompts up to ${longest - 3 - cfg.maxNewTokens} characters + maxNewTokens ` +
+      `Iterative DPO: prompts up to ${longest - 3 - cfg.maxNewTokens} tokens + maxNewTokens ` +
         `${cfg.maxNewTokens} + 3 specials need ${longest} positions, over the policy's context ${policy.config.ctx}`,
     );
   }

@@ -16,7 +16,7 @@
  */
 import type { Rng } from "../kernels/rng.ts";
 import type { Sampler } from "../nn/sampler.ts";
-import { buildBatch, type CharTokenizer } from "../testbeds/tokenizer.ts";
+import { buildBatch, type Tokenizer } from "../testbeds/tokenizer.ts";
 import type { Scorer } from "./scorer.ts";
 
 /** How responses are sampled. */
@@ -49,7 +49,7 @@ export interface Samples {
  */
 export async function sampleResponses(
   sampler: Sampler,
-  tok: CharTokenizer,
+  tok: Tokenizer,
   prompts: readonly string[],
   settings: SampleSettings,
   key: Rng,
@@ -86,7 +86,7 @@ export async function sampleResponses(
 export interface PolicyEvaluation {
   /** Mean score. */
   mean: number;
-  /** Mean response length in characters (EOS excluded). */
+  /** Mean response length in tokens (EOS excluded). */
   responseLen: number;
   /** Fraction of responses that ended with EOS. */
   terminated: number;
@@ -97,7 +97,7 @@ export interface PolicyEvaluation {
 /** Samples one response per prompt and scores it with `scorer` (gold judge or reward model). */
 export async function evaluatePolicy(
   sampler: Sampler,
-  tok: CharTokenizer,
+  tok: Tokenizer,
   prompts: readonly string[],
   scorer: Scorer,
   settings: SampleSettings,
@@ -109,7 +109,7 @@ export async function evaluatePolicy(
   const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
   return {
     mean: mean(scores),
-    responseLen: mean(samples.responses.map((r) => [...r].length)),
+    responseLen: mean(samples.responses.map((r) => tok.encode(r).length)),
     terminated: mean(samples.terminated.map(Number)),
     scores,
     samples,

@@ -21,12 +21,12 @@ import type { Rng } from "../kernels/rng.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { type PromptBatch, type Rollout, Sampler } from "../nn/sampler.ts";
-import type { CharTokenizer } from "../testbeds/tokenizer.ts";
+import type { Tokenizer } from "../testbeds/tokenizer.ts";
 import type { Scorer } from "./scorer.ts";
 
 /** What an RL algorithm needs of a testbed: its tokenizer, a prompt generator, and optionally its gold judge. */
 export interface PromptTask {
-  readonly tokenizer: CharTokenizer;
+  readonly tokenizer: Tokenizer;
   /** A prompt drawn from `rng` (text, no special tokens). */
   prompt(rng: Rng): string;
   /** The hidden gold judge, logged as `charts/gold_mean` beside the training reward when present. */
@@ -55,7 +55,7 @@ export interface RolloutData {
 }
 
 /** Right-pads `BOS prompt SEP` rows to `width`; a longer prompt is a RangeError naming it. */
-export function promptBatch(tok: CharTokenizer, prompts: readonly string[], width: number): PromptBatch {
+export function promptBatch(tok: Tokenizer, prompts: readonly string[], width: number): PromptBatch {
   const tokens = new Uint32Array(prompts.length * width).fill(tok.pad);
   const lengths = new Uint32Array(prompts.length);
   prompts.forEach((p, b) => {
@@ -79,7 +79,7 @@ export class RolloutPhase {
 
   constructor(
     readonly actor: Gpt,
-    readonly tokenizer: CharTokenizer,
+    readonly tokenizer: Tokenizer,
     readonly o: { batchSize: number; maxPromptLen: number; generation: GenerationSettings },
   ) {
     this.width = o.maxPromptLen + o.generation.maxNewTokens;

@@ -24,7 +24,7 @@
  */
 import type { Gpt } from "../nn/gpt.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
-import type { CharTokenizer, Example, TokenBatch } from "../testbeds/tokenizer.ts";
+import type { Example, TokenBatch, Tokenizer } from "../testbeds/tokenizer.ts";
 import { fixedWidth } from "./batch.ts";
 
 /** The 2P rows of P pairs: chosen responses first, rejected after. */
@@ -57,7 +57,7 @@ export type SequenceValueKind = "seqLogp" | "score";
  */
 export async function sequenceValues(
   model: Gpt,
-  tok: CharTokenizer,
+  tok: Tokenizer,
   examples: readonly Example[],
   { width, rows, kind }: { width: number; rows: number; kind: SequenceValueKind },
 ): Promise<Float32Array> {

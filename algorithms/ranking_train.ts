@@ -25,7 +25,7 @@ import type { Gpt } from "../nn/gpt.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import type { Sampler } from "../nn/sampler.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
-import type { CharTokenizer, Example } from "../testbeds/tokenizer.ts";
+import type { Example, Tokenizer } from "../testbeds/tokenizer.ts";
 import { opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { DataOrder, fixedWidth, widthOf } from "./batch.ts";
@@ -75,7 +75,7 @@ export interface RankingConfig {
 /** The candidates of every pair's prompt: chosen, rejected, then `samplesPerPrompt` policy samples, all scored. */
 export async function buildCandidates(
   sampler: Sampler,
-  tok: CharTokenizer,
+  tok: Tokenizer,
   pairs: readonly PreferencePair[],
   scorer: Scorer,
   opts: { samplesPerPrompt: number; settings: SampleSettings; key: Rng },
@@ -193,7 +193,7 @@ export class RankingStep {
 export async function trainRanking(gpu: Gpu, opts: {
   kind: "rrhf" | "pro";
   policy: Gpt;
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   groups: readonly RankingGroup[];
   config: RankingConfig;
   evaluate?: Evaluate;

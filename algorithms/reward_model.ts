@@ -29,7 +29,7 @@ import { copySharedParams } from "../nn/gpt_copy.ts";
 import { checkGptConfig, type GptConfig } from "../nn/gpt_config.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
-import type { CharTokenizer } from "../testbeds/tokenizer.ts";
+import type { Tokenizer } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import { DataOrder, fixedWidth, widthOf } from "./batch.ts";
@@ -73,7 +73,7 @@ export interface RewardModelResult {
 }
 
 /** The scalar-head GPT config of a reward model for `tokenizer`. */
-export function rewardModelConfig(cfg: RewardModelConfig, tokenizer: CharTokenizer): GptConfig {
+export function rewardModelConfig(cfg: RewardModelConfig, tokenizer: Tokenizer): GptConfig {
   const { d, layers, heads, ctx } = cfg.model;
   return checkGptConfig({ vocab: tokenizer.vocabSize, ctx, d, layers, heads, lmHead: false, scalarHead: true });
 }
@@ -84,7 +84,7 @@ export function rewardModelConfig(cfg: RewardModelConfig, tokenizer: CharTokeniz
  * model; otherwise GPT-2 initialisation from the seed.
  */
 export async function trainRewardModel(gpu: Gpu, opts: {
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   train: readonly PreferencePair[];
   heldOut?: readonly PreferencePair[];
   config: RewardModelConfig;

@@ -19,7 +19,7 @@ import { loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { Gpt } from "../nn/gpt.ts";
 import type { GptConfig } from "../nn/gpt_config.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
-import { CharTokenizer } from "../testbeds/tokenizer.ts";
+import { type Tokenizer, tokenizerFromJSON, type TokenizerJSON } from "../testbeds/tokenizer.ts";
 import { widthOf } from "./batch.ts";
 import { pairRows, sequenceValues } from "./preference_batch.ts";
 
@@ -37,7 +37,7 @@ export interface PairEvaluation {
 /** Scores both responses of every pair (one submit, one readback) and the fraction ranked as labelled. */
 export async function evaluatePairs(
   model: Gpt,
-  tokenizer: CharTokenizer,
+  tokenizer: Tokenizer,
   pairs: readonly PreferencePair[],
   { width, rows = 64 }: { width?: number; rows?: number } = {},
 ): Promise<PairEvaluation> {
@@ -79,7 +79,7 @@ export function labelCeiling(
 export interface RewardModelRecord {
   kind: "reward_model";
   gpt: GptConfig;
-  tokenizer: { kind: "char"; alphabet: string[] };
+  tokenizer: TokenizerJSON;
   outputScaling: number;
   outputBias: number;
 }
@@ -88,7 +88,7 @@ export interface RewardModelRecord {
 export async function saveRewardModel(
   dir: string,
   model: Gpt,
-  tokenizer: CharTokenizer,
+  tokenizer: Tokenizer,
   { outputScaling = 1, outputBias = 0 } = {},
 ): Promise<void> {
   const record: RewardModelRecord = {
@@ -105,10 +105,11 @@ export async function saveRewardModel(
 export async function loadRewardModel(
   gpu: Gpu,
   dir: string,
-): Promise<{ model: Gpt; tokenizer: CharTokenizer; record: RewardModelRecord }> {
+): Promise<{ model: Gpt; tokenizer: Tokenizer; record: RewardModelRecord }> {
   const record = JSON.parse(await Deno.readTextFile(`${dir}/config.json`)) as RewardModelRecord;
   if (record?.kind !== "reward_model") throw new TypeError(`Checkpoint ${dir} is not a reward model`);
+  const tokenizer = tokenizerFromJSON(record.tokenizer, `${dir}/config.json`);
   const model = new Gpt(gpu, record.gpt, "reward_model");
   await loadCheckpoint(dir, { params: model.params });
-  return { model, tokenizer: new CharTokenizer(record.tokenizer.alphabet), record };
+  return { model, tokenizer, record };
 }

@@ -23,7 +23,7 @@ gpuTest(
     await saveRewardModel(dir, model, task.tokenizer, { outputScaling: 2, outputBias: 0.5 });
     const { model: loaded, tokenizer, record } = await loadRewardModel(gpu, dir);
     assert.deepEqual(loaded.config, config);
-    assert.deepEqual(tokenizer.chars, task.tokenizer.chars);
+    assert.deepEqual(tokenizer.toJSON(), task.tokenizer.toJSON());
     assert.deepEqual([record.outputScaling, record.outputBias], [2, 0.5]);
     assertBitwiseEqual(await loaded.params.params.read(), await model.params.params.read(), "parameters");
     // A critic is a Gpt of the same config: the same checkpoint loads into it.

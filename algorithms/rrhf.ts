@@ -20,7 +20,7 @@ import { Rng } from "../kernels/rng.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { Sampler } from "../nn/sampler.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
-import type { CharTokenizer } from "../testbeds/tokenizer.ts";
+import type { Tokenizer } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
 import type { Evaluate } from "./dpo.ts";
@@ -54,7 +54,7 @@ export function trainRrhf(gpu: Gpu, opts: RankingRunOptions<RrhfConfig>): Promis
 /** What RRHF and PRO take. */
 export interface RankingRunOptions<C> {
   policy: Gpt;
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   /** The preference data: each pair's prompt and both responses become one group's first two candidates. */
   pairs: readonly PreferencePair[];
   scorer: Scorer;

@@ -28,7 +28,7 @@ import type { Gpu } from "../kernels/gpu.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
-import { buildBatch, type CharTokenizer } from "../testbeds/tokenizer.ts";
+import { buildBatch, type Tokenizer } from "../testbeds/tokenizer.ts";
 
 /** What a scorer may read. Gold judges need the text; reward models need tokens (or text they tokenize). */
 export interface ScoreInput {
@@ -145,7 +145,7 @@ export class RewardModelScorer implements Scorer {
   readonly #workspaces = new Map<string, GptWorkspace>();
   readonly #inputs = new Map<string, { tokens: Tensor<"u32">; last: Tensor<"u32"> }>();
 
-  constructor(readonly model: Gpt, readonly tokenizer: CharTokenizer, options: RewardModelScorerOptions = {}) {
+  constructor(readonly model: Gpt, readonly tokenizer: Tokenizer, options: RewardModelScorerOptions = {}) {
     if (!model.config.scalarHead) throw new RangeError("RewardModelScorer: the model has no scalar head");
     if (tokenizer.vocabSize > model.config.vocab) {
       throw new RangeError(

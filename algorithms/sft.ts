@@ -22,7 +22,7 @@ import { checkpointDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from 
 import { Gpt } from "../nn/gpt.ts";
 import { copySharedParams } from "../nn/gpt_copy.ts";
 import { type GptConfig, gptPreset, type GptPresetName } from "../nn/gpt_config.ts";
-import { CharTokenizer, type Example } from "../testbeds/tokenizer.ts";
+import { type Example, type Tokenizer, tokenizerFromJSON } from "../testbeds/tokenizer.ts";
 import { type ConfigOf, opt } from "../util/config.ts";
 import { progress } from "../util/progress.ts";
 import type { MetricRow, RunDir } from "../util/run_dir.ts";
@@ -65,7 +65,7 @@ export type SftConfig = ConfigOf<typeof SFT_SCHEMA>;
 
 /** Training and held-out examples and their tokenizer. */
 export interface SftData {
-  tokenizer: CharTokenizer;
+  tokenizer: Tokenizer;
   train: readonly Example[];
   heldout: readonly Example[];
 }
@@ -99,7 +99,7 @@ export interface SftResult {
 }
 
 /** The model config of an SFT run on `tok`. */
-export function sftModelConfig(cfg: SftConfig, tok: CharTokenizer): GptConfig {
+export function sftModelConfig(cfg: SftConfig, tok: Tokenizer): GptConfig {
   const sizes = { ...(cfg.ctx > 0 ? { ctx: cfg.ctx } : {}), ...(cfg.layers > 0 ? { layers: cfg.layers } : {}) };
   return gptPreset(cfg.preset, { vocab: tok.vocabSize, ...sizes });
 }
@@ -112,17 +112,16 @@ export async function loadSftModel(
   gpu: Gpu,
   dir: string,
   label = "sft",
-): Promise<{ model: Gpt; tokenizer: CharTokenizer }> {
-  const cfg = JSON.parse(await Deno.readTextFile(`${dir}/config.json`)) as {
-    model: GptConfig;
-    tokenizer: { kind: string; alphabet: string[] };
-  };
-  if (cfg?.tokenizer?.kind !== "char" || !cfg.model) {
-    throw new RangeError(`${dir}/config.json is not an SFT checkpoint config (needs model and a char tokenizer)`);
+): Promise<{ model: Gpt; tokenizer: Tokenizer }> {
+  const cfg = JSON.parse(await Deno.readTextFile(`${dir}/config.json`)) as { model?: GptConfig; tokenizer?: unknown };
+  if (!cfg?.model || typeof cfg.tokenizer !== "object" || cfg.tokenizer === null) {
+    throw new RangeError(`${dir}/config.json is not an SFT checkpoint config (needs model and a tokenizer)`);
   }
+  // A tokenizer of an unknown kind or with bad entries is tokenizerFromJSON's error, naming the file.
+  const tokenizer = tokenizerFromJSON(cfg.tokenizer, `${dir}/config.json`);
   const model = new Gpt(gpu, cfg.model, label);
   await loadCheckpoint(dir, { params: model.params });
-  return { model, tokenizer: new CharTokenizer(cfg.tokenizer.alphabet) };
+  return { model, tokenizer };
 }
 
 /** Trains (or resumes) an SFT run; see the module doc. */

@@ -6,6 +6,7 @@ import { AdamW } from "../nn/adamw.ts";
 import { checkpointDir, latestCheckpoint, loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { Gpt } from "../nn/gpt.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
+import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { resolveConfig } from "../util/config.ts";
 import { RunDir } from "../util/run_dir.ts";
 import { loadSftModel, SFT_SCHEMA, type SftConfig, type SftData, trainSft } from "./sft.ts";
@@ -99,7 +100,26 @@ gpuTest("sft: a checkpoint saved, loaded and saved again is byte-identical", asy
   // The loader downstream algorithms start from: the same parameters and tokenizer.
   const loaded = await loadSftModel(gpu, dir);
   assertBitwiseEqual(await loaded.model.params.params.read(), await r.model.params.params.read(), "loaded params");
-  assert.deepEqual(loaded.tokenizer.chars, data.tokenizer.chars);
+  assert.deepEqual(loaded.tokenizer.toJSON(), data.tokenizer.toJSON());
+  await Deno.remove(root, { recursive: true });
+});
+
+gpuTest("sft: a run on a word tokenizer writes a checkpoint that loads back with the same words", async (gpu) => {
+  const root = await Deno.makeTempDir(), words = ["add", "sub", "1", "2", "3", "=>"];
+  const ex = (p: string, r: string) => ({ prompt: p, response: r });
+  const data: SftData = {
+    tokenizer: new WordTokenizer(words),
+    train: [ex("add 1 2", "3"), ex("sub 3 1", "2"), ex("add 1 1", "2"), ex("sub 3 2", "1 =>")],
+    heldout: [ex("add 2 1", "3")],
+  };
+  const cfg = tiny(["ctx=8", "layers=1", "batchSize=4", "steps=2", "logEvery=2", "evalEvery=2", "checkpointEvery=2"]);
+  const run = await RunDir.create("sft", "words", { config: cfg, root });
+  const r = await trainSft(gpu, cfg, data, { run });
+  const loaded = await loadSftModel(gpu, (await latestCheckpoint(run.path))!);
+  assert.ok(loaded.tokenizer instanceof WordTokenizer);
+  assert.deepEqual(loaded.tokenizer.words, words);
+  assert.equal(loaded.model.config.vocab, 4 + words.length);
+  assertBitwiseEqual(await loaded.model.params.params.read(), await r.model.params.params.read(), "loaded params");
   await Deno.remove(root, { recursive: true });
 });
 
