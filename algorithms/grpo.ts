@@ -37,6 +37,7 @@ import {
   iterationStatus,
   optimSchema,
   recordReferenceKl,
+  referenceCopy,
   RL_SCHEMA,
   type RlInputs,
   rolloutMetrics,
@@ -78,7 +79,7 @@ export async function trainGrpo(
   const rng = new Rng(cfg.seed);
 
   const actor = await cloneGpt(policy, "actor");
-  const ref = await cloneGpt(policy, "ref");
+  const ref = await referenceCopy("GRPO", inputs);
   const opt = adamwFor(actor.params, cfg.actor);
   const lr = lrSchedule(cfg.actor, cfg.iterations * M);
 

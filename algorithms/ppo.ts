@@ -48,6 +48,7 @@ import {
   iterationStatus,
   optimSchema,
   recordReferenceKl,
+  referenceCopy,
   RL_SCHEMA,
   type RlInputs,
   rolloutMetrics,
@@ -124,7 +125,7 @@ export async function trainPpo(cfg: PpoConfig, inputs: PpoInputs): Promise<PpoRe
 
   // The four models of ReaLHF's PPO (actor, reference, critic; the reward model sits inside the scorer).
   const actor = await cloneGpt(policy, "actor");
-  const ref = await cloneGpt(policy, "ref");
+  const ref = await referenceCopy("PPO", inputs);
   const critic = await criticFrom(criticSource, rng.split("critic-init"));
   const [actorOpt, criticOpt] = [adamwFor(actor.params, cfg.actor), adamwFor(critic.params, cfg.critic)];
   const lr = { actor: lrSchedule(cfg.actor, cfg.iterations * M), critic: lrSchedule(cfg.critic, cfg.iterations * M) };

@@ -10,6 +10,7 @@ import { klReward, type KlRewardOptions } from "../kernels/kl_reward.ts";
 import type { Tensor } from "../kernels/tensor.ts";
 import { AdamW } from "../nn/adamw.ts";
 import type { Gpt } from "../nn/gpt.ts";
+import { cloneGpt } from "../nn/gpt_copy.ts";
 import type { GptWorkspace } from "../nn/gpt_workspace.ts";
 import type { ParamSet } from "../nn/params.ts";
 import type { RolloutTensors } from "../nn/sampler.ts";
@@ -73,11 +74,28 @@ export const RL_SCHEMA = {
 export interface RlInputs {
   /** The SFT policy: actor and reference start as copies; it is not modified. */
   policy: Gpt;
+  /**
+   * The reference model of the KL penalty, when it is not the policy (Appendix C.1, Table 9: the pretrained base as
+   * reference while the actor starts from SFT); copied, not modified. Its configuration must be the policy's.
+   */
+  reference?: Gpt;
   task: PromptTask;
   /** The reward: a reward model or the gold judge (algorithms/scorer.ts). */
   scorer: Scorer;
   /** Where metrics.jsonl and summary.json go. */
   run?: RunDir;
+}
+
+/** A trainable copy of the KL reference: `inputs.reference` when given (its configuration must be the policy's). */
+export async function referenceCopy(algo: string, inputs: RlInputs): Promise<Gpt> {
+  const ref = inputs.reference ?? inputs.policy;
+  if (JSON.stringify(ref.config) !== JSON.stringify(inputs.policy.config)) {
+    throw new RangeError(
+      `${algo}: the reference model's configuration ${JSON.stringify(ref.config)} differs from the policy's ` +
+        JSON.stringify(inputs.policy.config),
+    );
+  }
+  return await cloneGpt(ref, "ref");
 }
 
 /** ReaLHF's early-stop ratio from a config value: 0 turns it off, a mean ratio must be >= 1. */

@@ -144,3 +144,22 @@ gpuTest("PPO: bad settings are errors naming the field and the value", async (gp
   await assert.rejects(go("generation.maxNewTokens=20"), /= 27 is over the model's context \(24\)/);
   assert.throws(() => config(["reward.klCoef=-1"]), /reward.klCoef' must be >= 0/);
 });
+
+gpuTest(
+  "PPO with another reference model: the KL is taken to it (Table 9), and a mismatched one is an error",
+  async (gpu) => {
+    const fx = await sanityFixture(gpu), { task, gold: scorer } = fx;
+    const cfg = config(["iterations=1"]);
+    const own = await trainPpo(cfg, { policy: fx.sft, task, scorer });
+    const base = await trainPpo(cfg, { policy: fx.sft, reference: fx.base!, task, scorer });
+    // The first rollout comes from the untrained actor (= SFT): zero KL to an SFT reference, not to the base.
+    const kl = (r: typeof own) => r.history[0]["charts/kl_ref"] as number;
+    assert.ok(Math.abs(kl(own)) < 1e-6, `KL to the SFT reference at the start: ${kl(own)}`);
+    assert.ok(Math.abs(kl(base)) > 0.05, `KL to the base reference at the start: ${kl(base)}`);
+    const other = new Gpt(gpu, { ...fx.sft.config, d: 32, heads: 2 }, "other");
+    await assert.rejects(
+      trainPpo(cfg, { policy: fx.sft, reference: other, task, scorer }),
+      /PPO: the reference model's configuration .* differs from the policy's/,
+    );
+  },
+);
