@@ -5,3 +5,4 @@
 export * from "./sanity.ts";
 export * from "./synthetic.ts";
 export * from "./tokenizer.ts";
+export * from "./code/mod.ts";
