@@ -2,7 +2,8 @@
  * Iterative DPO ("DPO-Iter", PAPER.md §4.2 Table 2, §6.3): each round samples k responses per prompt from the
  * current policy, labels them with a scorer (a learned reward model as on SafeRLHF and HH-RLHF, or the gold judge as
  * the paper's test-case reward on code), forms preference pairs, trains DPO on them, and the next round's reference
- * is the latest policy (in {@link trainDpo} the policy is its own reference: its log-probs at the start of a round).
+ * is the latest policy (in {@link trainDpo} the policy is its own reference: its log-probs at the start of a round),
+ * unless a fixed `referenceModel` is given (Table 9 compares the pretrained base with the SFT model as reference).
  *
  * Pairing (not in the paper, PAPER.md §4.2 "Not in paper"; our choice): per prompt, the best-scored sample is the
  * winner and the worst the loser (first index on ties of score), and a prompt whose samples all score the same is
@@ -110,6 +111,8 @@ export async function trainIterativeDpo(gpu: Gpu, opts: {
   config: IterativeDpoConfig;
   /** The reference solution of a prompt (for `referenceWinner`). */
   reference?: (prompt: string) => string;
+  /** A fixed KL reference for every round instead of the latest policy (Table 9: the pretrained base). */
+  referenceModel?: Gpt;
   evaluate?: Evaluate;
   run?: RunDir;
 }): Promise<IterativeDpoResult> {
@@ -152,7 +155,7 @@ export async function trainIterativeDpo(gpu: Gpu, opts: {
     };
     metrics.push({ step, ...info });
     await run?.log(step, info);
-    // 4. DPO against the policy as it is now (the reference of this round: the latest policy).
+    // 4. DPO against the policy as it is now (the reference of this round: the latest policy), or a fixed model.
     if (paired.pairs.length > 0) {
       const dpo = {
         ...cfg.dpo,
@@ -161,7 +164,7 @@ export async function trainIterativeDpo(gpu: Gpu, opts: {
       };
       const r = await trainDpo(gpu, {
         policy,
-        reference: policy,
+        reference: opts.referenceModel ?? policy,
         tokenizer,
         pairs: paired.pairs,
         config: dpo,

@@ -128,3 +128,28 @@ gpuTest("iterative dpo: a round labelled by a reward model pairs responses by th
   sampler.destroy();
   scorer.destroy();
 });
+
+gpuTest("iterative dpo: a fixed reference model equals the latest-policy reference in round 1 only", async (gpu) => {
+  const s = await sanityFixture(gpu);
+  const prompts = SanityTask.many(new Rng(7).split("prompts"), 64, (r) => s.task.prompt(r));
+  const run = async (rounds: number, fixed: boolean) => {
+    const policy = await sanityPolicy(gpu);
+    const cfg = resolveConfig(ITERATIVE_DPO_SCHEMA, {
+      sets: [`rounds=${rounds}`, "promptsPerRound=32", "samplesPerPrompt=3", "dpo.lr=1e-3"],
+    });
+    const referenceModel = fixed ? await sanityPolicy(gpu, "fixed reference") : undefined;
+    await trainIterativeDpo(gpu, {
+      policy,
+      tokenizer: s.task.tokenizer,
+      prompts,
+      scorer: s.gold,
+      config: cfg,
+      referenceModel,
+    });
+    return await policy.params.params.read();
+  };
+  // In round 1 the latest policy is the SFT model, so a fixed copy of it changes nothing, bit for bit.
+  assert.deepEqual(await run(1, true), await run(1, false));
+  // From round 2 on the fixed reference keeps pulling towards the SFT model: the parameters differ.
+  assert.notDeepEqual(await run(2, true), await run(2, false));
+});
