@@ -9,9 +9,10 @@ import { section as synthetic } from "./synthetic.ts";
 import { section as safety } from "./safety.ts";
 import { section as ppoFactors } from "./ppo_factors.ts";
 import { section as benchmarks } from "./benchmarks.ts";
+import { section as code } from "./code.ts";
 
 /** Every section of the report, in paper order. */
-export const SECTIONS: Section[] = [theory, synthetic, safety, ppoFactors, benchmarks];
+export const SECTIONS: Section[] = [theory, synthetic, safety, ppoFactors, benchmarks, code];
 
 /** The commands `deno task reproduce` should run (the implemented sections', at their default scale). */
 export function reproduceCommands(): string[] {
