@@ -262,6 +262,7 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
         Object.entries(s.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ")
       }.`,
   );
+  parts.push(calibration(s));
   parts.push(table7(ctx, s, run), table8(ctx, s, run));
   if (s.records.some((r) => r.method === "ppo_base_ref")) parts.push(table9(ctx, s, run));
   parts.push(outcomeTable(ctx, s, run));
@@ -300,6 +301,25 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
   const choices = s.choices.map((c) => `\`${c.key}\` = ${JSON.stringify(c.value)}: ${c.doc}.`);
   publishedTable("table7"); // the section's published tables exist (a renamed id fails here, not in the report)
   return { body: parts.join("\n\n"), choices, verdict };
+}
+
+/**
+ * The difficulty check the comparison rests on (issue 9): the SFT model's introductory pass@5 should lie in about
+ * [15%, 70%] at every size, and each tier should be harder than the one before. Said plainly when it does not hold.
+ */
+function calibration(s: CodeSummary): string {
+  const k = Math.min(5, s.eval.samples);
+  const lines = s.presets.map((preset) => {
+    const tiers = TIERS.map((t) => over(s, preset, "sft", APPS, (r) => r.passAtK[String(k)][t])?.mean ?? NaN);
+    const ok = tiers[0] >= 0.15 && tiers[0] <= 0.7 && tiers[0] > tiers[1] && tiers[1] > tiers[2];
+    const shown = tiers.map((v, i) => `${TIERS[i]} ${fmtPercent(v, 1)}`).join(", ");
+    return `${preset}: SFT pass@${k} ${shown}: ${ok ? "within the target" : "OUTSIDE the target"}`;
+  });
+  const all = lines.every((l) => l.endsWith("within the target"));
+  return `**Difficulty check** (before any comparison: SFT's introductory pass@${k} in about 15-70%, each tier ` +
+    `harder than the one before): ${lines.join("; ")}.` +
+    (all ? "" : " The testbed is not calibrated for this model size and budget yet, so the comparisons below " +
+      "are between models that rarely solve a problem and say little about the paper's claims.");
 }
 
 /** §6.3-6.4 and Appendix C.1 on the code testbed. */
