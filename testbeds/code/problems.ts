@@ -31,7 +31,7 @@
  * @module
  */
 import { Rng } from "../../kernels/rng.ts";
-import { dslWords, formatProgram, formatValue, parseProgram, type Program, runProgram, sameValue } from "./dsl.ts";
+import { dslWords, formatProgram, formatValue, type Program, runProgram, sameValue } from "./dsl.ts";
 import { ALL_FUNCTIONS, COMMON_FUNCTIONS, fingerprint, isMinimal, mutants, RARE_FUNCTIONS } from "./generate.ts";
 import { randomInput, randomProgram } from "./generate.ts";
 import { judgeProgram, type TestCase, type Verdict } from "./judge.ts";
@@ -93,7 +93,6 @@ export class CodeTestbed {
       const r = rng.split(`${set}-${split}`);
       const problems = tiers.map((tier, i) => this.#problem(r, set, split, tier, i));
       this.#sets.set(`${set}/${split}`, problems);
-      if (split !== "train") { for (const p of problems) this.#evalPrints.add(this.#print(p.reference)); }
     }
   }
 
@@ -142,7 +141,7 @@ export class CodeTestbed {
     for (let tries = 0; out.length < n; tries++) {
       if (tries > 50 * n + 1000) throw new RangeError(`pretrainCorpus: could not draw ${n} programs`);
       const program = randomProgram(rng, shape);
-      if (!program || this.#evalPrints.has(this.#print(program))) continue;
+      if (!program || this.#evalPrints.has(fingerprint(program, this.#probes, o.stepLimit))) continue;
       const valid = this.#validInputs(rng, program, o.corpusInputLength, o.publicTests * 4);
       const shown = this.#publicTests(rng, valid);
       if (shown) out.push({ prompt: formatExamples(shown), response: formatProgram(program) });
@@ -169,10 +168,6 @@ export class CodeTestbed {
     return { options: this.options, splits, vocabulary: this.vocabulary.length };
   }
 
-  #print(program: string | Program): string {
-    return fingerprint(typeof program === "string" ? parse(program) : program, this.#probes, this.options.stepLimit);
-  }
-
   /** Draws programs of the tier until one makes a valid, distinct problem. */
   #problem(rng: Rng, set: CodeSet, split: CodeSplit, tier: Tier, index: number): CodeProblem {
     const o = this.options, shape = o.tiers[tier];
@@ -193,6 +188,7 @@ export class CodeTestbed {
       const incorrect = set === "contest" && split === "train" ? this.#incorrect(rng, program, shown, hidden) : [];
       if (set === "contest" && split === "train" && incorrect.length === 0) continue;
       this.#seen.add(print);
+      if (split !== "train") this.#evalPrints.add(print); // the corpus leaves out what is evaluated
       const problem: CodeProblem = {
         id,
         set,
@@ -313,11 +309,4 @@ function appsTiers(n: number): Tier[] {
 /** The contest split: interview and competition 1 : 1. */
 function contestTiers(n: number): Tier[] {
   return Array.from({ length: n }, (_, i): Tier => (i % 2 === 0 ? "interview" : "competition"));
-}
-
-/** A generated program's text back to its program (generated programs always parse). */
-function parse(text: string): Program {
-  const p = parseProgram(text);
-  if (!p.ok) throw new RangeError(`Code testbed: a generated program does not parse (${p.error}): ${text}`);
-  return p.program;
 }
