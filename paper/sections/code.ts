@@ -249,8 +249,9 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
   }
   const parts: string[] = [];
   if (note) parts.push(note);
-  const splits = (s.testbed as { splits?: Record<string, { problems: number; neighbours: number; separated: number }> })
-    .splits ?? {};
+  type SplitStats = { problems: number; neighbours: number; separated: number; functionInTrain?: number };
+  const splits = (s.testbed as { splits?: Record<string, SplitStats> }).splits ?? {};
+  const apps = splits["apps/test"];
   const sizes = Object.entries(splits).map(([k, v]) => `${k} ${v.problems}`).join(", ");
   const neighbours = Object.values(splits).reduce((a, v) => a + v.neighbours, 0);
   const separated = Object.values(splits).reduce((a, v) => a + v.separated, 0);
@@ -260,7 +261,9 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
       `${s.seeds.length} seeds. Problems per split: ${sizes}; the hidden tests tell apart ${separated} of the ` +
       `${neighbours} neighbours of the references that agree with them on the public tests. Wall time: ${
         Object.entries(s.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ")
-      }.`,
+      }.` + (apps?.functionInTrain === undefined ? "" : ` ${apps.functionInTrain} of the ${apps.problems} ` +
+        `APPS-style test problems compute a function that some training problem computes, on other examples (as ` +
+        `APPS's test problems share ideas with its training problems; testbeds/code/options.ts disjointSplits).`),
   );
   parts.push(calibration(s));
   parts.push(table7(ctx, s, run), table8(ctx, s, run));

@@ -32,6 +32,14 @@ export interface TierShape {
 export interface CodeTestbedOptions {
   /** Seed of the whole problem set (fixed across run seeds, as APPS is one dataset). */
   seed: number;
+  /**
+   * Whether no evaluation problem may compute the function of a training problem or of another evaluation split's
+   * problem (DeepCoder's semantic disjointness: a test of generalisation to new programs). When false, an
+   * evaluation problem may share its function, never its examples, with a training problem, as APPS's test
+   * problems share solution ideas with its training problems; the summary counts how many do. Each evaluation
+   * split counts a function once either way.
+   */
+  disjointSplits: boolean;
   appsTrain: number;
   appsTest: number;
   contestTrain: number;
@@ -64,6 +72,7 @@ export interface CodeTestbedOptions {
 /** The defaults. */
 export const CODE_DEFAULTS: Readonly<CodeTestbedOptions> = {
   seed: 1,
+  disjointSplits: false,
   appsTrain: 2000,
   appsTest: 200,
   contestTrain: 500,
@@ -121,6 +130,9 @@ export function checkOptions(o: CodeTestbedOptions): void {
     int(`${key}[1]`, v[1], v[0], max);
   };
   int("seed", o.seed, -(2 ** 31));
+  if (typeof o.disjointSplits !== "boolean") {
+    throw new TypeError(`Code testbed option 'disjointSplits' must be a boolean, got ${String(o.disjointSplits)}`);
+  }
   for (const k of ["appsTest", "contestTrain", "contestValidation", "contestTest", "appsTrain"] as const) {
     int(k, o[k], 1);
   }

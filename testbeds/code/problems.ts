@@ -10,16 +10,20 @@
  * tests but differ on the pool. Any program that passes every test counts as correct, not only the reference.
  *
  * - Tiers (APPS's introductory / interview / competition) differ by program length, the functions allowed, and the
- *   input lengths (`tiers`). Each APPS-style split mixes the tiers 1 : 3 : 1 as APPS's test split; the contest
- *   split is interview and competition problems 1 : 1 (CodeContests is harder).
- * - Every problem of every split is semantically distinct: its outputs on fixed probe inputs (its fingerprint)
- *   differ from every other problem's, so no test problem's function is taught by a training problem.
+ *   input lengths (`tiers`). The APPS-style splits mix the tiers as APPS's do (test 1 : 3 : 1, training
+ *   2639 : 2000 : 361); the contest split is interview and competition problems 1 : 1 (CodeContests is harder).
+ * - Every split is drawn from the tiers' program distributions. An evaluation split's problems are semantically
+ *   distinct: a problem's outputs on fixed probe inputs (its fingerprint) differ from every other problem's of the
+ *   split. Training problems may repeat a function on other examples. With `disjointSplits` no function is in two
+ *   evaluation splits or in an evaluation split and training (DeepCoder's rule: a test of new programs); without
+ *   it an evaluation problem may compute a training problem's function on other examples (APPS's test problems
+ *   share solution ideas with its training problems), and `describe()` counts how many do.
  * - References are minimal (no statement can be bypassed without changing the outputs) and not constant.
  * - Each contest training problem ships `incorrectPerProblem` incorrect solutions, mutants of the reference that
  *   fail the tests, preferring those that pass at least one public test (plausible near-misses): the dataset's
  *   correct-vs-incorrect pairs of §6.4.
  * - The pretraining corpus (the base model's data) is random programs of any shape with their examples, drawn from
- *   the caller's stream and decontaminated: none has the fingerprint of a validation or test problem.
+ *   the caller's stream; with `disjointSplits` none has the fingerprint of a validation or test problem.
  *
  * @example
  * ```ts
@@ -69,8 +73,12 @@ export class CodeTestbed {
   readonly vocabulary: readonly string[] = dslWords();
   readonly #sets = new Map<string, CodeProblem[]>();
   readonly #byPrompt = new Map<string, CodeProblem>();
-  readonly #seen = new Set<string>();
+  /** Fingerprints of each evaluation split's problems. */
+  readonly #seen = new Map<string, Set<string>>();
   readonly #evalPrints = new Set<string>();
+  readonly #trainPrints = new Set<string>();
+  /** Each problem's fingerprint, by id. */
+  readonly #prints = new Map<string, string>();
   readonly #probes: number[][];
 
   /** Generates every split; bad options are an error naming the option. */
@@ -79,7 +87,7 @@ export class CodeTestbed {
     checkOptions(this.options);
     const o = this.options, rng = new Rng(o.seed).split("code-testbed");
     const probeRng = rng.split("probes");
-    this.#probes = Array.from({ length: 32 }, (_, i) => randomInput(probeRng, [i < 2 ? i : 1, 8], o.inputMax));
+    this.#probes = Array.from({ length: 64 }, (_, i) => randomInput(probeRng, [i < 2 ? i : 1, 8], o.inputMax));
     // Evaluation splits first, so that a shortage of distinct problems shows in training sizes, not test sizes.
     const plan: [CodeSet, CodeSplit, number][] = [
       ["apps", "test", o.appsTest],
@@ -89,7 +97,7 @@ export class CodeTestbed {
       ["contest", "train", o.contestTrain],
     ];
     for (const [set, split, n] of plan) {
-      const tiers = set === "apps" ? appsTiers(n) : contestTiers(n);
+      const tiers = tierMix(n, set === "contest" ? CONTEST_MIX : split === "train" ? APPS_TRAIN_MIX : APPS_TEST_MIX);
       const r = rng.split(`${set}-${split}`);
       const problems = tiers.map((tier, i) => this.#problem(r, set, split, tier, i));
       this.#sets.set(`${set}/${split}`, problems);
@@ -133,7 +141,7 @@ export class CodeTestbed {
 
   /**
    * `n` random programs of any shape with their examples (prompt = examples, response = program), from `rng`;
-   * none computes the function of a validation or test problem.
+   * with `disjointSplits`, none computes the function of a validation or test problem.
    */
   pretrainCorpus(n: number, rng: Rng): { prompt: string; response: string }[] {
     const o = this.options, out: { prompt: string; response: string }[] = [];
@@ -141,7 +149,8 @@ export class CodeTestbed {
     for (let tries = 0; out.length < n; tries++) {
       if (tries > 50 * n + 1000) throw new RangeError(`pretrainCorpus: could not draw ${n} programs`);
       const program = randomProgram(rng, shape);
-      if (!program || this.#evalPrints.has(fingerprint(program, this.#probes, o.stepLimit))) continue;
+      if (!program) continue;
+      if (o.disjointSplits && this.#evalPrints.has(fingerprint(program, this.#probes, o.stepLimit))) continue;
       const valid = this.#validInputs(rng, program, o.corpusInputLength, o.publicTests * 4);
       const shown = this.#publicTests(rng, valid);
       if (shown) out.push({ prompt: formatExamples(shown), response: formatProgram(program) });
@@ -163,20 +172,40 @@ export class CodeTestbed {
         neighbours: ps.reduce((a, p) => a + p.neighbours, 0),
         separated: ps.reduce((a, p) => a + p.separated, 0),
         incorrect: ps.reduce((a, p) => a + p.incorrect.length, 0),
+        // Problems whose function some training problem also computes (0 with disjointSplits).
+        functionInTrain: key.endsWith("/train")
+          ? undefined
+          : ps.filter((p) => this.#trainPrints.has(this.#prints.get(p.id)!)).length,
       };
     }
     return { options: this.options, splits, vocabulary: this.vocabulary.length };
+  }
+
+  /**
+   * Whether a problem of `set/split` may compute the function `print`: an evaluation split counts each function
+   * once; with `disjointSplits` no function is in two evaluation splits or in an evaluation and a training split.
+   * Training problems may repeat a function on other examples (as APPS's training problems repeat ideas), so that
+   * the training split is drawn from the tier's distribution and not pushed toward long programs once the short
+   * ones are taken.
+   */
+  #allowed(key: string, split: CodeSplit, print: string): boolean {
+    if (this.options.disjointSplits && this.#evalPrints.has(print)) return false;
+    return split === "train" || !this.#seen.get(key)?.has(print);
   }
 
   /** Draws programs of the tier until one makes a valid, distinct problem. */
   #problem(rng: Rng, set: CodeSet, split: CodeSplit, tier: Tier, index: number): CodeProblem {
     const o = this.options, shape = o.tiers[tier];
     const id = `${set}-${split}-${String(index).padStart(4, "0")}`;
+    // The length is drawn first and kept while drawing: otherwise the filters below (minimal, valid, distinct),
+    // which reject long programs more often, would make most problems one statement long.
+    const [lo, hi] = shape.statements, length = lo + rng.int(hi - lo + 1);
+    const fixed = programShape({ ...shape, statements: [length, length] });
     for (let tries = 0; tries < o.maxTries; tries++) {
-      const program = randomProgram(rng, programShape(shape));
+      const program = randomProgram(rng, fixed);
       if (!program) continue;
       const print = fingerprint(program, this.#probes, o.stepLimit);
-      if (this.#seen.has(print) || !isMinimal(program, this.#probes, o.stepLimit)) continue;
+      if (!this.#allowed(`${set}/${split}`, split, print) || !isMinimal(program, this.#probes, o.stepLimit)) continue;
       const valid = this.#validInputs(rng, program, shape.inputLength, o.candidates);
       if (valid.length < o.publicTests + o.hiddenTests) continue;
       const shown = this.#publicTests(rng, valid);
@@ -187,8 +216,11 @@ export class CodeTestbed {
       const { hidden, neighbours, separated } = this.#hiddenTests(rng, program, shape, shown, pool);
       const incorrect = set === "contest" && split === "train" ? this.#incorrect(rng, program, shown, hidden) : [];
       if (set === "contest" && split === "train" && incorrect.length === 0) continue;
-      this.#seen.add(print);
-      if (split !== "train") this.#evalPrints.add(print); // the corpus leaves out what is evaluated
+      if (split !== "train") {
+        this.#seen.set(`${set}/${split}`, (this.#seen.get(`${set}/${split}`) ?? new Set()).add(print));
+      }
+      (split === "train" ? this.#trainPrints : this.#evalPrints).add(print);
+      this.#prints.set(id, print);
       const problem: CodeProblem = {
         id,
         set,
@@ -298,15 +330,24 @@ function programShape(shape: TierShape) {
   return { statements: shape.statements, functions, requireOneOf: shape.rare ? RARE_FUNCTIONS : undefined };
 }
 
-/** APPS's test mix 1 : 3 : 1 over n problems (introductory, interview, competition), interleaved. */
-function appsTiers(n: number): Tier[] {
-  return Array.from({ length: n }, (_, i): Tier => {
-    const r = i % 5;
-    return r === 0 ? "introductory" : r === 4 ? "competition" : "interview";
+/**
+ * Tiers of `n` problems in the proportions `weights` (introductory, interview, competition), interleaved: problem i
+ * takes the tier furthest behind its share of i + 1 (ties to the easier tier).
+ */
+function tierMix(n: number, weights: readonly [number, number, number]): Tier[] {
+  const total = weights[0] + weights[1] + weights[2], counts = [0, 0, 0];
+  return Array.from({ length: n }, (_, i) => {
+    let best = 0, bestGap = -Infinity;
+    for (let t = 0; t < 3; t++) {
+      const gap = (i + 1) * weights[t] / total - counts[t];
+      if (gap > bestGap + 1e-12) [best, bestGap] = [t, gap];
+    }
+    counts[best]++;
+    return TIERS[best];
   });
 }
 
-/** The contest split: interview and competition 1 : 1. */
-function contestTiers(n: number): Tier[] {
-  return Array.from({ length: n }, (_, i): Tier => (i % 2 === 0 ? "interview" : "competition"));
-}
+/** APPS's mixes: its test split is 1000 : 3000 : 1000 problems, its training split 2639 : 2000 : 361. */
+const APPS_TEST_MIX = [1, 3, 1] as const, APPS_TRAIN_MIX = [2639, 2000, 361] as const;
+/** The contest split: interview and competition 1 : 1 (CodeContests is harder). */
+const CONTEST_MIX = [0, 1, 1] as const;

@@ -18,7 +18,10 @@ const all = splits.flatMap(([s, p]) => [...tb.problems(s, p)]);
 Deno.test("code problems: sizes, tiers, budgets, unique prompts, references pass", () => {
   assert.equal(tb.problems("apps", "test").length, 40);
   const tiers = TIERS.map((t) => tb.problems("apps", "test").filter((p) => p.tier === t).length);
-  assert.deepEqual(tiers, [8, 24, 8]); // APPS's 1 : 3 : 1
+  assert.deepEqual(tiers, [8, 24, 8]); // APPS's test split, 1 : 3 : 1
+  // APPS's training split, 2639 : 2000 : 361, within a problem of each share.
+  const train = TIERS.map((t) => tb.problems("apps", "train").filter((p) => p.tier === t).length);
+  [2639, 2000, 361].forEach((w, i) => assert.ok(Math.abs(train[i] - 150 * w / 5000) <= 1, `${train}`));
   assert.ok(tb.problems("contest", "test").every((p) => p.tier !== "introductory"));
   const tok = new WordTokenizer(tb.vocabulary);
   assert.equal(new Set(all.map((p) => p.prompt)).size, all.length, "prompts are unique");
@@ -35,14 +38,42 @@ Deno.test("code problems: sizes, tiers, budgets, unique prompts, references pass
   assert.equal(tb.byPrompt("in 1 = 1"), undefined);
 });
 
-Deno.test("code problems: every problem computes a distinct function (no test function in training)", () => {
-  const rng = new Rng(5), probes = Array.from({ length: 200 }, () => randomInput(rng, [1, 8], 9));
-  const print = (text: string) => {
-    const p = parseProgram(text);
-    assert.ok(p.ok);
-    return probes.map((x) => JSON.stringify(runProgram(p.program, x))).join();
-  };
-  assert.equal(new Set(all.map((p) => print(p.reference))).size, all.length);
+const probeRng = new Rng(5), probes = Array.from({ length: 200 }, () => randomInput(probeRng, [1, 8], 9));
+/** A program's outputs on 200 fresh probes: equal for two programs that compute one function (almost surely). */
+const print = (text: string) => {
+  const p = parseProgram(text);
+  assert.ok(p.ok);
+  return probes.map((x) => JSON.stringify(runProgram(p.program, x))).join();
+};
+const disjoint = new CodeTestbed({ ...SIZES, disjointSplits: true });
+
+Deno.test("code problems: distinct functions per evaluation split; across splits with disjointSplits", () => {
+  const evalSplits = splits.filter(([, p]) => p !== "train");
+  for (const testbed of [tb, disjoint]) {
+    for (const [s, p] of evalSplits) {
+      const ps = testbed.problems(s, p);
+      assert.equal(new Set(ps.map((q) => print(q.reference))).size, ps.length, `${s}/${p}`);
+    }
+  }
+  const d = evalSplits.flatMap(([s, p]) => [...disjoint.problems(s, p)]);
+  assert.equal(new Set(d.map((q) => print(q.reference))).size, d.length, "no function in two evaluation splits");
+  // describe() counts the evaluation problems that compute some training problem's function.
+  for (const [testbed, shared] of [[tb, true], [disjoint, false]] as const) {
+    const train = new Set(
+      ["apps", "contest"].flatMap((s) => testbed.problems(s as "apps", "train")).map((q) => print(q.reference)),
+    );
+    const splitsOut = testbed.describe().splits as Record<string, { functionInTrain?: number }>;
+    let total = 0;
+    for (const [s, p] of splits.filter(([, p]) => p !== "train")) {
+      const want = testbed.problems(s, p).filter((q) => train.has(print(q.reference))).length;
+      // The testbed's fingerprint (64 probes) is coarser than this test's (200): it may also count a function
+      // that differs from a training one only on inputs it does not probe, never fewer.
+      const got = splitsOut[`${s}/${p}`].functionInTrain!;
+      assert.ok(got >= want && got <= want + 2, `${s}/${p}: ${got} vs ${want}`);
+      total += want;
+    }
+    assert.equal(total > 0, shared);
+  }
 });
 
 Deno.test("code problems: hidden tests tell apart programs that agree on the public ones", () => {
@@ -100,11 +131,13 @@ Deno.test("code problems: contest incorrect solutions fail the tests, the pairs 
   assert.ok(tb.problems("apps", "train").every((p) => p.incorrect.length === 0));
 });
 
-Deno.test("code problems: the pretraining corpus is decontaminated and seeded", () => {
-  const a = tb.pretrainCorpus(300, new Rng(3)), b = tb.pretrainCorpus(300, new Rng(3));
+Deno.test("code problems: the pretraining corpus is seeded, and decontaminated with disjointSplits", () => {
+  const a = disjoint.pretrainCorpus(300, new Rng(3)), b = disjoint.pretrainCorpus(300, new Rng(3));
   assert.deepEqual(a, b);
-  const evalPrompts = new Set(all.filter((p) => p.split !== "train").map((p) => p.reference));
-  assert.ok(a.every((e) => !evalPrompts.has(e.response)));
+  const evalPrints = new Set(
+    splits.filter(([, p]) => p !== "train").flatMap(([s, p]) => disjoint.problems(s, p)).map((q) => print(q.reference)),
+  );
+  assert.ok(a.every((e) => !evalPrints.has(print(e.response))));
   const tok = new WordTokenizer(tb.vocabulary);
   for (const e of a) assert.ok(tok.encode(e.prompt).length <= CODE_DEFAULTS.promptBudget);
   // Each example in the prompt is what its program computes.
@@ -134,6 +167,7 @@ Deno.test("code problems: bad options name the option", () => {
   assert.throws(() => new CodeTestbed({ appsTets: 3 } as never), /option 'appsTets' does not exist/);
   assert.throws(() => new CodeTestbed({ appsTest: 0 }), /'appsTest' must be an integer in \[1, /);
   assert.throws(() => new CodeTestbed({ publicTests: 2.5 }), /'publicTests'/);
+  assert.throws(() => new CodeTestbed({ disjointSplits: "yes" } as never), /'disjointSplits' must be a boolean/);
   assert.throws(
     () => new CodeTestbed({ tiers: { hard: {} } } as never),
     /'tiers.hard' does not exist/,
@@ -143,7 +177,7 @@ Deno.test("code problems: bad options name the option", () => {
     /'tiers.interview.statements\[1\]'/,
   );
   assert.throws(
-    () => new CodeTestbed({ appsTrain: 100000, tiers: { introductory: { statements: [1, 1] } } } as never),
+    () => new CodeTestbed({ appsTest: 1000, tiers: { introductory: { statements: [1, 1] } } } as never),
     /no new distinct introductory problem/,
   );
   assert.throws(() => tb.problems("apps", "validation" as never), /No code split 'apps\/validation'/);
