@@ -28,28 +28,28 @@ import { RunDir } from "../util/run_dir.ts";
 import { evaluateCode } from "./code_eval.ts";
 import { CODE_SCALES, CODE_SCHEMA } from "./code_config.ts";
 
+/** The tiers first tried: interview references of two to four statements, competition three to five. */
+const FIRST_TIERS: CodeTestbedOptions["tiers"] = {
+  ...CODE_DEFAULTS.tiers,
+  interview: { ...CODE_DEFAULTS.tiers.interview, statements: [2, 4] },
+  competition: { ...CODE_DEFAULTS.tiers.competition, statements: [3, 5] },
+};
+
 /** The candidate settings, in the order they were tried; each says what it changes and why. */
 export const VARIANTS: Record<string, { doc: string; options: Partial<CodeTestbedOptions> }> = {
   disjoint: {
     doc: "DeepCoder's rule: no evaluation problem computes a training problem's function (the first setting)",
-    options: { disjointSplits: true },
+    options: { disjointSplits: true, tiers: FIRST_TIERS },
   },
   shared: {
-    doc: "Problems distinct within each split; an evaluation problem may compute a training problem's function on " +
-      "new examples, as APPS's test problems share solution ideas with its training problems",
-    options: { disjointSplits: false },
+    doc: "An evaluation problem may compute a training problem's function on new examples, as APPS's test " +
+      "problems share solution ideas with its training problems",
+    options: { disjointSplits: false, tiers: FIRST_TIERS },
   },
   gentle: {
     doc: "shared, with interview references of two or three statements and competition ones of three or four, " +
-      "so that the tiers step down more evenly from the introductory one",
-    options: {
-      disjointSplits: false,
-      tiers: {
-        ...CODE_DEFAULTS.tiers,
-        interview: { ...CODE_DEFAULTS.tiers.interview, statements: [2, 3] },
-        competition: { ...CODE_DEFAULTS.tiers.competition, statements: [3, 4] },
-      },
-    },
+      "so that the tiers step down more evenly from the introductory one (the defaults since)",
+    options: {},
   },
 };
 
@@ -58,7 +58,7 @@ const SCHEMA = {
   preset: opt<GptPresetName>("xs", "Model size", { choices: ["xs", "s", "m"] }),
   seed: opt(1, "Seed of the base, SFT and sampling", { int: true }),
   samples: opt(10, "Programs per test problem (n of pass@k)", { int: true, min: 5 }),
-  appsTest: opt(100, "APPS-style test problems", { int: true, min: 5 }),
+  appsTest: opt(200, "APPS-style test problems (the code experiment's)", { int: true, min: 5 }),
   baseSteps: opt(0, "Pretraining steps of the base (0: the code experiment's at this scale)", { int: true, min: 0 }),
   sftSteps: opt(0, "SFT steps (0: the code experiment's at this scale)", { int: true, min: 0 }),
   sftLrs: opt([0], "SFT peak learning rates, one SFT model each from the same base (0: the code experiment's)"),
@@ -67,9 +67,9 @@ const SCHEMA = {
 /** The code experiment's scale of the same name decides the steps, sizes and corpus (so the calibration is of the
  * model the experiment trains). */
 const SCALES: Record<Scale, Overrides<typeof SCHEMA>> = {
-  tiny: { variants: "shared", samples: 5, appsTest: 10 },
+  tiny: { variants: "gentle", samples: 5, appsTest: 10 },
   small: {},
-  full: { samples: 20, appsTest: 200 },
+  full: { samples: 20 },
 };
 
 async function main(): Promise<void> {

@@ -66,3 +66,30 @@ gpuTest(
     }
   },
 );
+
+gpuTest("code calibration: --scale tiny writes the base's and each SFT model's pass@k per tier", async () => {
+  const runs = await Deno.makeTempDir({ prefix: "code-runs-" });
+  try {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "experiments/code_calibrate.ts", "--scale", "tiny", "--set", "sftLrs=[1e-3,1e-4]"],
+      env: { RUNS_DIR: runs, PROGRESS: "0", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assert.equal(out.code, 0, new TextDecoder().decode(out.stderr));
+    const s = await readJson<{ rows: { variant: string; base: unknown; sft: { lr: number; passAtK: unknown }[] }[] }>(
+      join(runs, "code_calibration", "tiny", "summary.json"),
+    );
+    assert.deepEqual(s.rows.map((r) => r.variant), ["gentle"]);
+    assert.deepEqual(s.rows[0].sft.map((x) => x.lr), [1e-3, 1e-4]);
+    const bad = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "experiments/code_calibrate.ts", "--scale", "tiny", "--set", "variants=hard"],
+      env: { RUNS_DIR: runs, PROGRESS: "0", NO_COLOR: "1" },
+      stderr: "piped",
+    }).output();
+    assert.notEqual(bad.code, 0);
+    assert.match(new TextDecoder().decode(bad.stderr), /variants must name ones of .*got 'hard'/);
+  } finally {
+    await Deno.remove(runs, { recursive: true });
+  }
+});

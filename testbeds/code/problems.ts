@@ -76,7 +76,8 @@ export class CodeTestbed {
   /** Fingerprints of each evaluation split's problems. */
   readonly #seen = new Map<string, Set<string>>();
   readonly #evalPrints = new Set<string>();
-  readonly #trainPrints = new Set<string>();
+  /** Training references by fingerprint. */
+  readonly #trainPrints = new Map<string, string[]>();
   /** Each problem's fingerprint, by id. */
   readonly #prints = new Map<string, string>();
   readonly #probes: number[][];
@@ -172,13 +173,18 @@ export class CodeTestbed {
         neighbours: ps.reduce((a, p) => a + p.neighbours, 0),
         separated: ps.reduce((a, p) => a + p.separated, 0),
         incorrect: ps.reduce((a, p) => a + p.incorrect.length, 0),
-        // Problems whose function some training problem also computes (0 with disjointSplits).
-        functionInTrain: key.endsWith("/train")
-          ? undefined
-          : ps.filter((p) => this.#trainPrints.has(this.#prints.get(p.id)!)).length,
+        // Problems that a training problem's reference of the same fingerprint solves (0 with disjointSplits).
+        functionInTrain: key.endsWith("/train") ? undefined : ps.filter((p) => this.#sharesTrainFunction(p)).length,
       };
     }
     return { options: this.options, splits, vocabulary: this.vocabulary.length };
+  }
+
+  /** Whether some training reference with the problem's fingerprint passes all of its tests. */
+  #sharesTrainFunction(p: CodeProblem): boolean {
+    return (this.#trainPrints.get(this.#prints.get(p.id)!) ?? []).some((r) =>
+      this.judge(p, r, "all").outcome === "passed"
+    );
   }
 
   /**
@@ -219,7 +225,9 @@ export class CodeTestbed {
       if (split !== "train") {
         this.#seen.set(`${set}/${split}`, (this.#seen.get(`${set}/${split}`) ?? new Set()).add(print));
       }
-      (split === "train" ? this.#trainPrints : this.#evalPrints).add(print);
+      if (split === "train") {
+        this.#trainPrints.set(print, [...this.#trainPrints.get(print) ?? [], formatProgram(program)]);
+      } else this.#evalPrints.add(print);
       this.#prints.set(id, print);
       const problem: CodeProblem = {
         id,
