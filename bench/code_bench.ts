@@ -43,7 +43,7 @@ for (const preset of presets) {
   model.params.initialize(new Rng(1).split("init"));
   const sampler = new Sampler(model, { maxBatch: 256 });
   // Warm-up: compile the pipelines on a few problems.
-  await evaluateCode(sampler, tok, testbed, problems.slice(0, 2), { ...settings, samples: 2 }, new Rng(0));
+  await evaluateCode(sampler, tok, testbed, problems.slice(0, 2), { ...settings, samples: 2, ks: [1] }, new Rng(0));
   const t0 = performance.now();
   const ev = await evaluateCode(sampler, tok, testbed, problems, settings, new Rng(2));
   const total = (performance.now() - t0) / 1000;
