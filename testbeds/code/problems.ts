@@ -89,7 +89,7 @@ export class CodeTestbed {
     const o = this.options, rng = new Rng(o.seed).split("code-testbed");
     const probeRng = rng.split("probes");
     this.#probes = Array.from({ length: 64 }, (_, i) => randomInput(probeRng, [i < 2 ? i : 1, 8], o.inputMax));
-    // Evaluation splits first, so that a shortage of distinct problems shows in training sizes, not test sizes.
+    // Evaluation splits first: with disjointSplits, training then avoids their functions.
     const plan: [CodeSet, CodeSplit, number][] = [
       ["apps", "test", o.appsTest],
       ["contest", "test", o.contestTest],
@@ -222,12 +222,12 @@ export class CodeTestbed {
       const { hidden, neighbours, separated } = this.#hiddenTests(rng, program, shape, shown, pool);
       const incorrect = set === "contest" && split === "train" ? this.#incorrect(rng, program, shown, hidden) : [];
       if (set === "contest" && split === "train" && incorrect.length === 0) continue;
-      if (split !== "train") {
-        this.#seen.set(`${set}/${split}`, (this.#seen.get(`${set}/${split}`) ?? new Set()).add(print));
-      }
       if (split === "train") {
         this.#trainPrints.set(print, [...this.#trainPrints.get(print) ?? [], formatProgram(program)]);
-      } else this.#evalPrints.add(print);
+      } else {
+        this.#seen.set(`${set}/${split}`, (this.#seen.get(`${set}/${split}`) ?? new Set()).add(print));
+        this.#evalPrints.add(print);
+      }
       this.#prints.set(id, print);
       const problem: CodeProblem = {
         id,
