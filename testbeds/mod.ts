@@ -6,3 +6,4 @@ export * from "./sanity.ts";
 export * from "./synthetic.ts";
 export * from "./tokenizer.ts";
 export * from "./code/mod.ts";
+export * from "./assistant/mod.ts";
