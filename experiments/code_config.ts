@@ -8,7 +8,7 @@ import { ITERATIVE_DPO_SCHEMA } from "../algorithms/iterative_dpo.ts";
 import { PPO_SCHEMA } from "../algorithms/ppo.ts";
 import { SFT_SCHEMA } from "../algorithms/sft.ts";
 import type { CodeTestbedOptions } from "../testbeds/code/mod.ts";
-import { type ConfigOf, opt, type Overrides } from "../util/config.ts";
+import { type ConfigOf, mergeOverrides, opt, type Overrides } from "../util/config.ts";
 import type { Scale } from "../util/cli.ts";
 
 /** Every setting of the code experiment. */
@@ -102,21 +102,9 @@ const COMMON: Overrides<typeof CODE_SCHEMA> = {
   dpo: { epochs: 1 },
 };
 
-/** Deep merge of two override objects (b wins). */
-function merge<T extends object>(a: T, b: T): T {
-  const out = { ...a } as Record<string, unknown>;
-  for (const [k, v] of Object.entries(b)) {
-    const prev = out[k];
-    out[k] = v && typeof v === "object" && !Array.isArray(v) && prev && typeof prev === "object"
-      ? merge(prev as object, v as object)
-      : v;
-  }
-  return out as T;
-}
-
 /** tiny: about a minute for CI; small: the default; full: m too, more seeds and steps (a GPU). */
 export const CODE_SCALES: Record<Scale, Overrides<typeof CODE_SCHEMA>> = {
-  tiny: merge(COMMON, {
+  tiny: mergeOverrides(COMMON, {
     seeds: 2,
     presets: "xs",
     table9Preset: "xs",
@@ -131,11 +119,11 @@ export const CODE_SCALES: Record<Scale, Overrides<typeof CODE_SCHEMA>> = {
   }),
   // small runs xs only: s is 5-8x slower per step than xs on llvmpipe, its base alone would take most of an hour, and
   // the whole of small must stay within 20 minutes on a 2-core CPU. s and m run at full.
-  small: merge(COMMON, {
+  small: mergeOverrides(COMMON, {
     presets: "xs",
     table9Preset: "xs",
     testbed: { contestTrain: 200 },
     eval: { contestSamples: 20, contestKs: [1, 10, 20] },
   }),
-  full: merge(COMMON, { presets: "xs,s,m", seeds: 5, table9Preset: "s" }),
+  full: mergeOverrides(COMMON, { presets: "xs,s,m", seeds: 5, table9Preset: "s" }),
 };

@@ -217,3 +217,15 @@ export function resolveConfig<S extends Schema>(
   for (const s of sources.sets ?? []) applySet(schema, cfg, s);
   return cfg as ConfigOf<S>;
 }
+
+/** Deep merge of two override objects (b wins): a scale preset on top of an experiment's common settings. */
+export function mergeOverrides<T extends object>(a: T, b: T): T {
+  const out = { ...a } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(b)) {
+    const prev = out[k];
+    out[k] = v && typeof v === "object" && !Array.isArray(v) && prev && typeof prev === "object"
+      ? mergeOverrides(prev as object, v as object)
+      : v;
+  }
+  return out as T;
+}

@@ -1,0 +1,290 @@
+/**
+ * `deno task safety`: §4.3 and the SafeRLHF benchmark (Tables 2, 6, 10 and 13) on the assistant testbed
+ * (testbeds/assistant/: a knowledge-base world with a hidden harmful category, gold helpfulness and cost judges, and
+ * SafeRLHF-style noisy labels; PAPER.md §4).
+ *
+ * Per model size a base is pretrained once on the world's "web text" (facts, and dialogues that refuse a quarter of
+ * the time whatever the request), then per seed:
+ * 1. SFT (Alpaca): SFT on benign requests in the Alpaca style, which never refuses;
+ * 2. SFT (Safe): SFT (Alpaca) further trained on the preference data's responses flagged safe;
+ * 3. reward models on the consolidated preference (both flagged safe: helpfulness, else safety), and on it without
+ *    dual-unsafe pairs, and without both (Table 13's PPO rows), each from SFT (Alpaca);
+ * 4. Table 2's rows, cumulative as the paper's: PPO (from and referenced to SFT (Alpaca)); + SFT (Safe); DPO from SFT
+ *    (Alpaca); + SFT (Safe); + filter dual-unsafe; + filter dual-safe; DPO-Iter rounds 1-4 from SFT (Safe), each round
+ *    5 samples per prompt labelled by the reward model, best vs worst, the reference reset to the latest policy;
+ * 5. Table 13's PPO rows: PPO with the reward models of the filtered data;
+ * 6. at the second size (Table 6) SFT (Alpaca), DPO (its best-safety variant, as the paper's Table 6: SFT (Safe),
+ *    both filters), DPO-Iter 4 and PPO, with the first size's reward model.
+ * Every model is evaluated on the held-out prompts (ΔHelp., Harm., S.R.; experiments/safety_eval.ts).
+ *
+ * Writes runs/safety/<name>/: config.json, metrics.jsonl (rows carry `preset`, `seed`, `phase`), samples/ (what each
+ * model wrote to harmful and benign prompts, with the judges' verdicts), summary.json.
+ *
+ * @example
+ * ```sh
+ * deno task safety                 # small: xs, 3 seeds
+ * deno task safety --scale tiny    # about a minute (CI)
+ * ```
+ * @module
+ */
+import { getGpu } from "../kernels/gpu.ts";
+import { Rng } from "../kernels/rng.ts";
+import type { Gpt } from "../nn/gpt.ts";
+import { cloneGpt } from "../nn/gpt_copy.ts";
+import type { GptPresetName } from "../nn/gpt_config.ts";
+import { Sampler } from "../nn/sampler.ts";
+import { trainDpo } from "../algorithms/dpo.ts";
+import { trainIterativeDpo } from "../algorithms/iterative_dpo.ts";
+import { trainPpo } from "../algorithms/ppo.ts";
+import { trainRewardModel } from "../algorithms/reward_model.ts";
+import { RewardModelScorer } from "../algorithms/scorer.ts";
+import { trainSft } from "../algorithms/sft.ts";
+import { AssistantTestbed, type PairFilter } from "../testbeds/assistant/mod.ts";
+import { WordTokenizer } from "../testbeds/tokenizer.ts";
+import { fields } from "../util/config.ts";
+import { parseExperimentArgs, runMain } from "../util/cli.ts";
+import { type MetricRow, RunDir } from "../util/run_dir.ts";
+import { parsePresets } from "./code.ts";
+import { evaluateSafety, type SafetyEvaluation } from "./safety_eval.ts";
+import { SAFETY_SCALES, SAFETY_SCHEMA, type SafetyConfig } from "./safety_config.ts";
+
+/** The methods (rows) a record can be of. */
+export const SAFETY_METHODS = [
+  "sft_alpaca",
+  "sft_safe",
+  "ppo",
+  "ppo_safe",
+  "ppo_filter_du",
+  "ppo_filter_both",
+  "dpo",
+  "dpo_safe",
+  "dpo_safe_du",
+  "dpo_safe_both",
+  "dpo_iter1",
+  "dpo_iter2",
+  "dpo_iter3",
+  "dpo_iter4",
+] as const;
+export type SafetyMethod = typeof SAFETY_METHODS[number];
+
+/** One evaluation of one model. */
+export type SafetyRecord = { preset: string; seed: number; method: SafetyMethod } & Omit<SafetyEvaluation, "examples">;
+
+interface Context {
+  cfg: SafetyConfig;
+  run: RunDir;
+  testbed: AssistantTestbed;
+  tok: WordTokenizer;
+  evalPrompts: ReturnType<AssistantTestbed["prompts"]>;
+  beaver: { help: number; cost: number; safetyRate: number };
+  records: SafetyRecord[];
+  rewardModels: Record<string, { accuracy: number | null; margin: number | null }[]>;
+  timings: Record<string, number>;
+}
+
+async function timed<T>(ctx: Context, key: string, f: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await f();
+  } finally {
+    ctx.timings[key] = (ctx.timings[key] ?? 0) + (performance.now() - t0) / 1000;
+  }
+}
+
+async function logRows(ctx: Context, tags: { preset: string; seed: number; phase: string }, rows: MetricRow[]) {
+  for (const r of rows) await ctx.run.log(r.step, { ...tags, ...r });
+}
+
+/** Evaluates a model on the held-out prompts and keeps what it wrote. */
+async function evaluate(ctx: Context, model: Gpt, tags: { preset: string; seed: number; method: SafetyMethod }) {
+  const e = ctx.cfg.eval, sampler = new Sampler(model, { maxBatch: e.batch });
+  const key = new Rng(tags.seed).split(`eval-${tags.preset}-${tags.method}`);
+  const ev = await evaluateSafety(sampler, ctx.tok, ctx.testbed, ctx.evalPrompts, ctx.beaver.help, e, key);
+  sampler.destroy();
+  const { examples, ...rest } = ev;
+  ctx.records.push({ ...tags, ...rest });
+  await ctx.run.writeJson(`samples/${tags.preset}-seed${tags.seed}-${tags.method}.json`, examples);
+  console.error(
+    `  ${tags.preset} seed ${tags.seed} ${tags.method.padEnd(15)} ΔHelp ${ev.deltaHelp.toFixed(2).padStart(5)} ` +
+      `Harm ${ev.harm.toFixed(2).padStart(5)} S.R. ${(100 * ev.safetyRate).toFixed(1)}% ` +
+      `(refuses harmful ${(100 * ev.refusalHarmful).toFixed(0)}%, benign ${(100 * ev.refusalBenign).toFixed(0)}%)`,
+  );
+}
+
+/** The reward models of one seed: on all consolidated pairs and on the filtered ones (Table 13). */
+async function rewardModels(ctx: Context, preset: string, seed: number, init: Gpt) {
+  const { cfg, testbed, tok } = ctx, gpu = await getGpu();
+  const filters: [string, PairFilter][] = [["all", {}], ["filter_du", { dualUnsafe: true }], [
+    "filter_both",
+    { dualUnsafe: true, dualSafe: true },
+  ]];
+  const out: Record<string, RewardModelScorer> = {};
+  for (const [name, filter] of filters) {
+    const pairs = testbed.consolidated(filter);
+    new Rng(cfg.testbed.seed).split(`rm-split-${name}`).shuffle(pairs);
+    const nHeld = Math.max(1, Math.round(pairs.length * cfg.testbed.heldoutPairs));
+    const r = await timed(ctx, `${preset}/rm`, () =>
+      trainRewardModel(gpu, {
+        tokenizer: tok,
+        train: pairs.slice(nHeld),
+        heldOut: pairs.slice(0, nHeld),
+        config: { ...cfg.rm, seed },
+        init,
+      }));
+    await logRows(ctx, { preset, seed, phase: `rm_${name}` }, r.metrics);
+    (ctx.rewardModels[name] ??= []).push({ accuracy: r.heldOut?.accuracy ?? null, margin: r.heldOut?.margin ?? null });
+    out[name] = new RewardModelScorer(r.model, tok, { name: `rm-${name}` });
+  }
+  return out;
+}
+
+/** Pretrains the base of one size, then every row per seed (see the module doc). */
+async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rms: Map<number, Rms>) {
+  const { cfg, testbed, tok } = ctx, gpu = await getGpu();
+  const rng = new Rng(cfg.seed0).split(`base-${preset}`);
+  const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
+  const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
+  const baseRun = await timed(
+    ctx,
+    `${preset}/base`,
+    () => trainSft(gpu, { ...cfg.base, preset, seed: cfg.seed0 }, { tokenizer: tok, train: corpus, heldout }),
+  );
+  await logRows(ctx, { preset, seed: cfg.seed0, phase: "base" }, baseRun.rows);
+  const all = !first && cfg.table6Methods ? false : true;
+  const alpaca = testbed.alpacaExamples(), safe = testbed.safeExamples();
+  const trainPrompts = testbed.prompts("train").map((r) => r.text);
+  // `gold` is only logged (charts/gold_mean: the rollouts' safety rate by the hidden cost judge); PPO trains on `scorer`.
+  const task = {
+    tokenizer: tok,
+    prompt: (r: Rng) => trainPrompts[r.int(trainPrompts.length)],
+    gold: (p: string, y: string) => (testbed.cost(testbed.request(p)!, y) < 0 ? 1 : 0),
+  };
+  const heldoutOf = <T>(xs: T[]) => ({
+    train: xs.slice(Math.ceil(xs.length * 0.05)),
+    heldout: xs.slice(0, Math.ceil(xs.length * 0.05)),
+  });
+  for (let i = 0; i < cfg.seeds; i++) {
+    const seed = cfg.seed0 + i, tags = { preset, seed };
+    const sft = async (phase: string, c: typeof cfg.sftAlpaca, data: typeof alpaca, init: Gpt) => {
+      const r = await timed(
+        ctx,
+        `${preset}/${phase}`,
+        () => trainSft(gpu, { ...c, preset, seed }, { tokenizer: tok, ...heldoutOf(data) }, { init }),
+      );
+      await logRows(ctx, { ...tags, phase }, r.rows);
+      return r.model;
+    };
+    const sftAlpaca = await sft("sft_alpaca", cfg.sftAlpaca, alpaca, baseRun.model);
+    await evaluate(ctx, sftAlpaca, { ...tags, method: "sft_alpaca" });
+    const sftSafe = await sft("sft_safe", cfg.sftSafe, safe, sftAlpaca);
+    if (all) await evaluate(ctx, sftSafe, { ...tags, method: "sft_safe" });
+    if (first) rms.set(seed, await rewardModels(ctx, preset, seed, sftAlpaca));
+    const rm = rms.get(seed)!;
+    const ppo = async (method: SafetyMethod, policy: Gpt, scorer: RewardModelScorer) => {
+      const r = await timed(
+        ctx,
+        `${preset}/ppo`,
+        () => trainPpo({ ...cfg.ppo, seed }, { policy, task, scorer, rewardModel: scorer.model }),
+      );
+      await logRows(ctx, { ...tags, phase: method }, r.history);
+      await evaluate(ctx, r.actor, { ...tags, method });
+    };
+    const dpo = async (method: SafetyMethod, from: Gpt, filter: PairFilter) => {
+      const policy = await cloneGpt(from, method);
+      const r = await timed(ctx, `${preset}/dpo`, () =>
+        trainDpo(gpu, {
+          policy,
+          reference: from,
+          tokenizer: tok,
+          pairs: testbed.consolidated(filter),
+          config: { ...cfg.dpo, seed },
+        }));
+      await logRows(ctx, { ...tags, phase: method }, r.metrics);
+      await evaluate(ctx, policy, { ...tags, method });
+    };
+    // Table 2 (and 10, 13): PPO rows, then DPO rows, cumulative.
+    await ppo("ppo", sftAlpaca, rm.all);
+    if (all) {
+      await ppo("ppo_safe", sftSafe, rm.all);
+      await ppo("ppo_filter_du", sftAlpaca, rm.filter_du);
+      await ppo("ppo_filter_both", sftAlpaca, rm.filter_both);
+      await dpo("dpo", sftAlpaca, {});
+      await dpo("dpo_safe", sftSafe, {});
+      await dpo("dpo_safe_du", sftSafe, { dualUnsafe: true });
+    }
+    await dpo("dpo_safe_both", sftSafe, { dualUnsafe: true, dualSafe: true });
+    // DPO-Iter: four rounds from SFT (Safe); each round the reference is the latest policy (trainIterativeDpo).
+    const iter = await cloneGpt(sftSafe, "dpo_iter");
+    for (let round = 1; round <= 4; round++) {
+      const method = `dpo_iter${round}` as SafetyMethod;
+      const r = await timed(ctx, `${preset}/dpo_iter`, () =>
+        trainIterativeDpo(gpu, {
+          policy: iter,
+          tokenizer: tok,
+          prompts: trainPrompts,
+          scorer: rm.all,
+          config: { ...cfg.dpoIter, seed: seed * 100 + round },
+        }));
+      await logRows(ctx, { ...tags, phase: method }, r.metrics);
+      if (all || round === 4) await evaluate(ctx, iter, { ...tags, method });
+    }
+  }
+}
+
+type Rms = Record<string, RewardModelScorer>;
+
+/** The settings the report lists: the experiment's own, and the algorithms' that differ from their defaults. */
+function choices(cfg: SafetyConfig): { key: string; value: unknown; doc: string }[] {
+  return fields(SAFETY_SCHEMA).flatMap(([key, f]) => {
+    const value = key.split(".").reduce((o: unknown, k) => (o as Record<string, unknown>)[k], cfg);
+    const algorithm = /^(base|sftAlpaca|sftSafe|rm|ppo|dpoIter|dpo)\./.test(key);
+    return algorithm && JSON.stringify(value) === JSON.stringify(f.value) ? [] : [{ key, value, doc: f.doc }];
+  });
+}
+
+async function main(): Promise<void> {
+  const args = await parseExperimentArgs(Deno.args, {
+    experiment: "safety",
+    schema: SAFETY_SCHEMA,
+    scales: SAFETY_SCALES,
+    about: "deno task safety: §4.3 and Table 6 (Tables 2, 6, 10, 13) on the assistant testbed",
+  });
+  const cfg = args.config, presets = parsePresets(cfg.presets);
+  const t0 = performance.now();
+  const { seed, pairs, alpacaExamples, trainPrompts, evalPrompts } = cfg.testbed;
+  const testbed = new AssistantTestbed({ seed, pairs, alpacaExamples, trainPrompts, evalPrompts });
+  const tok = new WordTokenizer(testbed.vocabulary);
+  const evalPromptSet = testbed.prompts("test");
+  const beaver = testbed.baseline(evalPromptSet, cfg.eval.beaverSamples);
+  const gpu = await getGpu();
+  const run = await RunDir.create("safety", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  const ctx: Context = {
+    cfg,
+    run,
+    testbed,
+    tok,
+    evalPrompts: evalPromptSet,
+    beaver,
+    records: [],
+    rewardModels: {},
+    timings: { testbed: (performance.now() - t0) / 1000 },
+  };
+  const rms = new Map<number, Rms>();
+  for (const [i, preset] of presets.entries()) await runPreset(ctx, preset, i === 0, rms);
+  ctx.timings.total = (performance.now() - t0) / 1000;
+  await run.writeSummary({
+    experiment: "safety",
+    scale: args.scale,
+    presets,
+    seeds: Array.from({ length: cfg.seeds }, (_, i) => cfg.seed0 + i),
+    beaver,
+    testbed: testbed.describe(),
+    rewardModels: ctx.rewardModels,
+    records: ctx.records,
+    timings: ctx.timings,
+    choices: choices(cfg),
+  });
+  console.log(`safety: ${ctx.records.length} evaluations in ${ctx.timings.total.toFixed(0)} s -> ${run.path}/`);
+}
+
+if (import.meta.main) await runMain(main);
