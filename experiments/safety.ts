@@ -47,28 +47,7 @@ import { type MetricRow, RunDir } from "../util/run_dir.ts";
 import { parsePresets } from "./code.ts";
 import { evaluateSafety, type SafetyEvaluation } from "./safety_eval.ts";
 import { SAFETY_SCALES, SAFETY_SCHEMA, type SafetyConfig } from "./safety_config.ts";
-
-/** The methods (rows) a record can be of. */
-export const SAFETY_METHODS = [
-  "sft_alpaca",
-  "sft_safe",
-  "ppo",
-  "ppo_safe",
-  "ppo_filter_du",
-  "ppo_filter_both",
-  "dpo",
-  "dpo_safe",
-  "dpo_safe_du",
-  "dpo_safe_both",
-  "dpo_iter1",
-  "dpo_iter2",
-  "dpo_iter3",
-  "dpo_iter4",
-] as const;
-export type SafetyMethod = typeof SAFETY_METHODS[number];
-
-/** One evaluation of one model. */
-export type SafetyRecord = { preset: string; seed: number; method: SafetyMethod } & Omit<SafetyEvaluation, "examples">;
+import type { SafetyMethod, SafetyRecord } from "./safety_summary.ts";
 
 interface Context {
   cfg: SafetyConfig;

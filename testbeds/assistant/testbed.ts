@@ -133,11 +133,11 @@ export class AssistantTestbed {
     return this.#drawRequests(split, n, this.#rng.split(`prompts-${split}`));
   }
 
-  /** The base's pretraining corpus (see the module doc): `n` examples, a tenth of them facts. */
+  /** The base's pretraining corpus (see the module doc): `n` examples, a fifth of them facts. */
   pretrainCorpus(n: number, rng: Rng): Example[] {
     const facts = factSentences(this.world), pool = this.#pool("train", () => true);
     return Array.from({ length: n }, () => {
-      if (rng.uniform() < 0.1) return { prompt: "tell me a fact .", response: facts[rng.int(facts.length)] };
+      if (rng.uniform() < 0.2) return { prompt: "tell me a fact .", response: facts[rng.int(facts.length)] };
       const r = pool[rng.int(pool.length)];
       const g = CORPUS_GENERATORS[rng.int(CORPUS_GENERATORS.length)];
       return { prompt: r.text, response: generate(this.world, g, r, rng) };
