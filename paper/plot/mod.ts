@@ -18,6 +18,7 @@ export { type Figure, type FrameText, PALETTE, toSvg, withCaption } from "./svg.
 export { type ColorScheme, heatmap, type HeatmapMark, type HeatmapOptions, SCHEMES } from "./heatmap.ts";
 export { lineChart, type LineChartOptions, type LineSeries } from "./line_chart.ts";
 export { groupedBars, type GroupedBarsOptions } from "./bars.ts";
+export { scatterChart, type ScatterGroup, type ScatterOptions } from "./scatter.ts";
 export { panels, type PanelsOptions } from "./panels.ts";
 export { type PngOptions, renderPng } from "./png.ts";
 export { checkFigureName, type RenderedFigure, renderFigure, type SavedFigure, saveFigure } from "./save.ts";
