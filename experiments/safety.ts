@@ -45,7 +45,7 @@ import { fields } from "../util/config.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
 import { type MetricRow, RunDir } from "../util/run_dir.ts";
 import { parsePresets } from "./code.ts";
-import { evaluateSafety, type SafetyEvaluation } from "./safety_eval.ts";
+import { evaluateSafety } from "./safety_eval.ts";
 import { SAFETY_SCALES, SAFETY_SCHEMA, type SafetyConfig } from "./safety_config.ts";
 import type { SafetyMethod, SafetyRecord } from "./safety_summary.ts";
 
@@ -129,7 +129,7 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
     () => trainSft(gpu, { ...cfg.base, preset, seed: cfg.seed0 }, { tokenizer: tok, train: corpus, heldout }),
   );
   await logRows(ctx, { preset, seed: cfg.seed0, phase: "base" }, baseRun.rows);
-  const all = !first && cfg.table6Methods ? false : true;
+  const all = first || !cfg.table6Methods;
   const alpaca = testbed.alpacaExamples(), safe = testbed.safeExamples();
   const trainPrompts = testbed.prompts("train").map((r) => r.text);
   // `gold` is only logged (charts/gold_mean: the rollouts' safety rate by the hidden cost judge); PPO trains on `scorer`.
