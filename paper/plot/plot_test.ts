@@ -1,6 +1,17 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { groupedBars, heatmap, lineChart, panels, renderPng, saveFigure, textWidth, toSvg, wrapText } from "./mod.ts";
+import {
+  groupedBars,
+  heatmap,
+  lineChart,
+  panels,
+  renderPng,
+  saveFigure,
+  scatterChart,
+  textWidth,
+  toSvg,
+  wrapText,
+} from "./mod.ts";
 import { fmtNum, newGroup, serialize } from "./svg.ts";
 
 const rows = ["x1", "x2", "x3"], cols = ["y1", "y2", "y3", "y4"];
@@ -86,6 +97,22 @@ Deno.test("lineChart: a band per series with lo/hi, log x, reference lines; bad 
   assert.throws(() => lineChart({ ...opts, series: [{ name: "s", x: [0, 1], mean: [1, 2] }] }), /every x > 0/);
   assert.throws(() => lineChart({ series: [{ name: "s", x: [1, 2], mean: [1] }] }), /mean has 1 values but x has 2/);
   assert.throws(() => lineChart({ series: [] }), RangeError);
+});
+
+Deno.test("scatterChart: a dot per finite point, a mean ring per group of two or more, references; bad input throws", () => {
+  const opts = {
+    groups: [{ name: "PPO", x: [0.1, 0.2, NaN], y: [0.9, 0.95, 0.97] }, { name: "DPO", x: [-0.3], y: [0.55] }],
+    xLabel: "ΔHelp.",
+    yLabel: "S.R.",
+    references: [{ x: 0, y: 0.9, label: "Beaver" }],
+  };
+  const svg = toSvg(scatterChart(opts));
+  assert.equal(svg, toSvg(scatterChart(opts)));
+  assert.equal([...svg.matchAll(/class="point"/g)].length, 3, "three finite points");
+  assert.equal([...svg.matchAll(/class="mean"/g)].length, 1, "one ring: DPO has a single point");
+  for (const t of ["PPO", "DPO", "Beaver"]) assert.match(svg, new RegExp(`>${t}<`));
+  assert.throws(() => scatterChart({ groups: [{ name: "g", x: [1, 2], y: [1] }] }), /x has 2 values but y has 1/);
+  assert.throws(() => scatterChart({ groups: [] }), /at least one group/);
 });
 
 Deno.test("groupedBars: one bar per finite value, error whiskers, negative bars below zero; bad input throws", () => {
