@@ -71,8 +71,12 @@ export function scatterChart(o: ScatterOptions): Figure {
     const [cx, cy] = [x(r.x), y(r.y)];
     plot.append("path").attr("d", `M${cx - 5},${cy - 5}L${cx + 5},${cy + 5}M${cx - 5},${cy + 5}L${cx + 5},${cy - 5}`)
       .attr("stroke", MUTED).attr("stroke-width", 2);
-    plot.append("text").attr("x", cx + 8).attr("y", cy + 4).attr("font-size", SIZE.small).attr("fill", MUTED)
-      .text(r.label);
+    const right = cx > 0.8 * W; // near the right edge the label goes to the left of its mark
+    plot.append("text").attr("x", right ? cx - 8 : cx + 8).attr("y", cy + 4).attr(
+      "text-anchor",
+      right ? "end" : "start",
+    )
+      .attr("font-size", SIZE.small).attr("fill", MUTED).text(r.label);
   }
   o.groups.forEach((grp, k) => {
     const c = PALETTE[k % PALETTE.length];

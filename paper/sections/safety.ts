@@ -17,7 +17,8 @@ import {
 } from "../../experiments/safety_summary.ts";
 import { tInterval } from "../../experiments/synthetic_summary.ts";
 import { readJson } from "../../util/fs.ts";
-import { scatterChart } from "../plot/mod.ts";
+import { lineChart, scatterChart } from "../plot/mod.ts";
+import type { MetricRow } from "../../util/run_dir.ts";
 import { publishedTable, publishedValue } from "../published.ts";
 import type { Section, SectionContext, SectionOutput } from "../section.ts";
 import { claimVerdict, pctCi } from "./code.ts";
@@ -283,6 +284,29 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
       { caption: "Each dot is one seed; a ring marks each method's mean.", runs: run },
     ),
   );
+  for (
+    const [name, metric, title, y] of [
+      [
+        "ppo_safety",
+        "charts/gold_mean",
+        `PPO's rollouts: safety rate by the hidden cost judge (size ${p})`,
+        "safe share",
+      ],
+      ["ppo_reward", "charts/reward_mean", `PPO's rollouts: reward-model score (size ${p})`, "reward"],
+      ["ppo_kl", "charts/kl_ref", `PPO's rollouts: KL to the reference (size ${p})`, "KL (nats)"],
+    ] as const
+  ) {
+    const fig = ppoCurves(run.metrics, p, metric, title, y);
+    if (fig) {
+      parts.push(
+        await ctx.figure(name, fig, {
+          caption: "Per PPO iteration, mean over seeds (band: min to max). The cost judge is only logged; PPO " +
+            "trains on its reward model.",
+          runs: run,
+        }),
+      );
+    }
+  }
   parts.push(ctx.table("behaviour", {
     title: `What the models do (size ${p})`,
     header: ["method", "S.R. on harmful", "refuses harmful", "refuses benign", "helpfulness on benign", "cut at max"],
@@ -330,6 +354,22 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
   ];
   for (const id of ["table2", "table6", "table10", "table13"]) publishedTable(id); // the ids exist
   return { body: parts.join("\n\n"), choices, verdict };
+}
+
+/** PPO's rollouts' safety rate by the hidden cost judge per iteration, per PPO row (mean over seeds, band min-max). */
+function ppoCurves(metrics: readonly MetricRow[], preset: string, metric: string, title: string, yLabel: string) {
+  const rows: SafetyMethod[] = ["ppo", "ppo_safe", "ppo_filter_du", "ppo_filter_both"];
+  const series = rows.map((m) => {
+    const by = new Map<number, number[]>();
+    for (const r of metrics) {
+      if (r.preset !== preset || r.phase !== m || typeof r[metric] !== "number") continue;
+      by.set(r.step, [...(by.get(r.step) ?? []), r[metric] as number]);
+    }
+    const x = [...by.keys()].sort((a, b) => a - b), v = x.map((k) => by.get(k)!);
+    const mean = v.map((a) => a.reduce((p, q) => p + q, 0) / a.length);
+    return { name: SAFETY_LABEL[m], x, mean, lo: v.map((a) => Math.min(...a)), hi: v.map((a) => Math.max(...a)) };
+  }).filter((s) => s.x.length > 0);
+  return series.length ? lineChart({ title, xLabel: "PPO iteration", yLabel, series }) : null;
 }
 
 /** "+12.3 points [4.0, 20.6]" from an interval of differences of fractions. */
