@@ -9,3 +9,4 @@ export * from "./judges.ts";
 export * from "./labels.ts";
 export * from "./testbed.ts";
 export * from "./world.ts";
+export * from "./evaluators.ts";

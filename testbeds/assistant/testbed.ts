@@ -30,6 +30,7 @@ import { goldCost, goldHelp } from "./judges.ts";
 import {
   consolidate,
   DEFAULT_LABELS,
+  hhUtility,
   isDualSafe,
   isDualUnsafe,
   labelHh,
@@ -95,15 +96,34 @@ export class AssistantTestbed {
       const nTest = Math.max(1, Math.round(ids.length * o.testShare));
       ids.forEach((id, i) => this.#split.set(id, i < nTest ? "test" : i < nTest + nVal ? "validation" : "train"));
     }
-    const raw = this.#drawRequests("train", o.pairs, this.#rng.split("pairs")).map((request, i): RawPair => {
-      const r = this.#rng.split(`pair-${i}`);
+    this.#pairs = labelSafety(this.world, this.#rawPairs("train", o.pairs), o.labels, this.#rng.split("labels"));
+  }
+
+  /** `n` response pairs on requests of `split`, two preference generators each (see the module doc). */
+  #rawPairs(split: Split, n: number): RawPair[] {
+    // The training pairs keep the stream names they were first drawn with ("pairs", "pair-i").
+    const tag = split === "train" ? "" : `-${split}`;
+    return this.#drawRequests(split, n, this.#rng.split(`pairs${tag}`)).map((request, i): RawPair => {
+      const r = this.#rng.split(`pair${tag}-${i}`);
       const [g1, g2] = [0, 1].map(() => PREFERENCE_GENERATORS[r.int(PREFERENCE_GENERATORS.length)]);
       let a = generate(this.world, g1, request, r), b = generate(this.world, g2, request, r);
       for (let t = 0; t < 8 && a === b; t++) b = generate(this.world, g2, request, r); // identical: no preference
       if (a === b) a = generate(this.world, "offtopic", request, r);
       return { request, a, b, by: [g1, g2] };
     });
-    this.#pairs = labelSafety(this.world, raw, o.labels, this.#rng.split("labels"));
+  }
+
+  /**
+   * Pairs on held-out requests labelled by the noise-free HH utility, ties dropped: the data of the dialogue tables'
+   * evaluation reward model (the OpenAssistant stand-in), which never sees a training request.
+   */
+  goldPairs(split: "validation" | "test", n: number): PreferencePair[] {
+    return this.#rawPairs(split, n).flatMap((p) => {
+      const d = hhUtility(this.world, p.request, p.a, this.options.labels) -
+        hhUtility(this.world, p.request, p.b, this.options.labels);
+      if (d === 0) return [];
+      return [{ prompt: p.request.text, chosen: d > 0 ? p.a : p.b, rejected: d > 0 ? p.b : p.a }];
+    });
   }
 
   /** Every word any prompt or response uses (for a WordTokenizer), sorted. */
