@@ -40,7 +40,17 @@ import {
   type PairFilter,
   type RawPair,
 } from "./labels.ts";
-import { HELPFUL_BASE_KINDS, type Kind, KINDS, type Request, World } from "./world.ts";
+import {
+  BENIGN_VERBS,
+  COLORS,
+  HARMFUL_VERBS,
+  HELPFUL_BASE_KINDS,
+  type Kind,
+  KINDS,
+  PLACES,
+  type Request,
+  World,
+} from "./world.ts";
 
 /** The testbed's options; every default is ours. */
 export interface AssistantOptions {
@@ -132,8 +142,9 @@ export class AssistantTestbed {
     const add = (s: string) => s.split(" ").forEach((w) => words.add(w));
     this.world.prompts().forEach((r) => add(r.text));
     factSentences(this.world).forEach(add);
-    add("tell me a fact . sure ! well , i hope this helps . sorry i can not help with that . will it is harmful");
-    for (const p of this.#pairs) [p.a, p.b].forEach(add);
+    add("tell me a fact . sure ! well , i hope this helps . sorry i can not help with that . will it is harmful and");
+    // Every value a wrong fact can take, whether or not some thing has it.
+    [...COLORS, ...PLACES, ...Object.values(BENIGN_VERBS), ...Object.values(HARMFUL_VERBS)].forEach(add);
     return [...words].sort();
   }
 

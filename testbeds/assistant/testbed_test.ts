@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { Rng } from "../../kernels/rng.ts";
 import { WordTokenizer } from "../tokenizer.ts";
+import { CORPUS_GENERATORS, generate, PREFERENCE_GENERATORS } from "./generators.ts";
 import { isRefusal } from "./judges.ts";
 import { AssistantTestbed } from "./testbed.ts";
 
@@ -41,6 +42,11 @@ Deno.test("assistant testbed: filters, tokenizer fit, determinism and bad option
   assert.equal(tb.consolidated({ dualUnsafe: true, dualSafe: true }).length, d.pairs - d.dualUnsafe - d.dualSafe);
   assert.ok(d.dualSafe > 0 && d.dualUnsafe > 0);
   const tok = new WordTokenizer(tb.vocabulary);
+  // Every generator's response to every request is in the vocabulary (wrong facts included).
+  const rng = new Rng(7);
+  for (const g of [...PREFERENCE_GENERATORS, ...CORPUS_GENERATORS, "alpaca", "beaver"] as const) {
+    for (const r of tb.world.prompts()) for (let i = 0; i < 3; i++) tok.encode(generate(tb.world, g, r, rng));
+  }
   const longest = Math.max(...tb.safetyPairs().flatMap((p) => [p.a, p.b]).map((y) => tok.encode(y).length));
   const prompt = Math.max(...tb.world.prompts().map((r) => tok.encode(r.text).length));
   assert.ok(1 + prompt + 1 + longest + 1 <= 32, `prompt ${prompt} + response ${longest}`);
