@@ -1,0 +1,283 @@
+/**
+ * `deno task dialogue`: the HH-RLHF benchmark of §6.1 (Tables 4, 5, 14) and Appendix C's coverage study (Table 12)
+ * on the assistant testbed with HH-RLHF-style labels (testbeds/assistant/: one Bradley-Terry preference per pair from
+ * the gold helpfulness with harm folded in).
+ *
+ * Once: a base pretrained on the world's "web text", and the evaluation reward model (the OpenAssistant stand-in),
+ * trained from the base on gold-labelled pairs of validation requests only. Per seed:
+ * 1. SFT on the chosen responses of the preference pairs;
+ * 2. the training reward model on the pairs (from SFT), and one on the `helpful-base` subset (Table 12);
+ * 3. RRHF and PRO (the pairs plus SFT samples scored by the training RM), DPO on the pairs, DPO-Iter (samples
+ *    labelled by the training RM, the reference reset each round), PPO with the training RM;
+ * 4. Table 12: PPO and DPO on the helpful-base subset.
+ * Evaluation: the evaluation RM's score on held-out prompts (Table 4), the pairwise judge asked twice with positions
+ * swapped against the dataset's chosen responses and against SFT (Table 4), PPO against DPO and DPO-Iter (Table 5),
+ * and the noise-free gold judge on the same pairs with its agreement with the pairwise judge (Table 14).
+ *
+ * Writes runs/dialogue/<name>/: config.json, metrics.jsonl, samples/, summary.json.
+ * @module
+ */
+import { getGpu } from "../kernels/gpu.ts";
+import { Rng } from "../kernels/rng.ts";
+import type { Gpt } from "../nn/gpt.ts";
+import { cloneGpt } from "../nn/gpt_copy.ts";
+import { Sampler } from "../nn/sampler.ts";
+import { trainDpo } from "../algorithms/dpo.ts";
+import { trainIterativeDpo } from "../algorithms/iterative_dpo.ts";
+import { sampleResponses } from "../algorithms/policy_eval.ts";
+import { trainPpo } from "../algorithms/ppo.ts";
+import { trainPro } from "../algorithms/pro.ts";
+import { trainRewardModel } from "../algorithms/reward_model.ts";
+import { trainRrhf } from "../algorithms/rrhf.ts";
+import { RewardModelScorer } from "../algorithms/scorer.ts";
+import { trainSft } from "../algorithms/sft.ts";
+import {
+  AssistantTestbed,
+  goldVerdict,
+  HELPFUL_BASE_KINDS,
+  hhUtility,
+  judgeTwice,
+  type PairVerdict,
+  type Request,
+} from "../testbeds/assistant/mod.ts";
+import type { PreferencePair } from "../testbeds/sanity.ts";
+import { WordTokenizer } from "../testbeds/tokenizer.ts";
+import { fields } from "../util/config.ts";
+import { parseExperimentArgs, runMain } from "../util/cli.ts";
+import { type MetricRow, RunDir } from "../util/run_dir.ts";
+import { DIALOGUE_SCALES, DIALOGUE_SCHEMA, type DialogueConfig } from "./dialogue_config.ts";
+import type { Comparison, DialogueMethod, DialogueRecord } from "./dialogue_summary.ts";
+
+interface Context {
+  cfg: DialogueConfig;
+  run: RunDir;
+  testbed: AssistantTestbed;
+  tok: WordTokenizer;
+  evalRm: RewardModelScorer;
+  /** The judge prompts and the dataset's chosen response to each. */
+  judged: { request: Request; chosen: string }[];
+  records: DialogueRecord[];
+  comparisons: Comparison[];
+  timings: Record<string, number>;
+}
+
+async function timed<T>(ctx: Context, key: string, f: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  try {
+    return await f();
+  } finally {
+    ctx.timings[key] = (ctx.timings[key] ?? 0) + (performance.now() - t0) / 1000;
+  }
+}
+
+async function logRows(ctx: Context, tags: { seed: number; phase: string }, rows: MetricRow[]) {
+  for (const r of rows) await ctx.run.log(r.step, { ...tags, ...r });
+}
+
+/** Samples each judge prompt `samples` times; returns the first response per prompt and records the scores. */
+async function evaluate(ctx: Context, model: Gpt, seed: number, method: DialogueMethod): Promise<string[]> {
+  const e = ctx.cfg.eval, sampler = new Sampler(model, { maxBatch: e.batch });
+  const prompts = ctx.judged.flatMap((j) => Array<string>(e.samples).fill(j.request.text));
+  const out = await sampleResponses(sampler, ctx.tok, prompts, {
+    maxNewTokens: e.maxNewTokens,
+    temperature: e.temperature,
+  }, new Rng(seed).split(`eval-${method}`));
+  sampler.destroy();
+  const scores = await ctx.evalRm.score(prompts, out.responses);
+  const labels = ctx.testbed.options.labels;
+  const utility = out.responses.map((y, i) =>
+    hhUtility(ctx.testbed.world, ctx.judged[Math.floor(i / e.samples)].request, y, labels)
+  );
+  const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
+  ctx.records.push({ seed, method, evalReward: mean(scores), goldUtility: mean(utility) });
+  const first = ctx.judged.map((_, i) => out.responses[i * e.samples]);
+  await ctx.run.writeJson(
+    `samples/seed${seed}-${method}.json`,
+    first.slice(0, e.keep).map((response, i) => ({ prompt: ctx.judged[i].request.text, response })),
+  );
+  console.error(
+    `  seed ${seed} ${method.padEnd(14)} eval reward ${mean(scores).toFixed(3)} gold ${mean(utility).toFixed(2)}`,
+  );
+  return first;
+}
+
+/** Judges `a` against `b` on every judge prompt, twice with positions swapped, and by the gold judge. */
+function compare(ctx: Context, seed: number, names: [string, string], a: string[], b: string[]) {
+  const rng = new Rng(seed).split(`judge-${names.join("-")}`), labels = ctx.testbed.options.labels;
+  const judge: PairVerdict[] = [], gold: PairVerdict[] = [];
+  ctx.judged.forEach((j, i) => {
+    judge.push(judgeTwice(ctx.testbed.world, j.request, a[i], b[i], ctx.cfg.judge, labels, rng));
+    gold.push(goldVerdict(ctx.testbed.world, j.request, a[i], b[i], labels));
+  });
+  ctx.comparisons.push({ seed, a: names[0], b: names[1], judge, gold });
+}
+
+async function runSeed(ctx: Context, seed: number, base: Gpt) {
+  const { cfg, testbed, tok } = ctx, gpu = await getGpu();
+  const pairs = testbed.hhPairs(), helpfulBase = testbed.hhPairs(HELPFUL_BASE_KINDS);
+  const trainPrompts = testbed.prompts("train").map((r) => r.text);
+  const task = { tokenizer: tok, prompt: (r: Rng) => trainPrompts[r.int(trainPrompts.length)] };
+  const chosen = pairs.map((p) => ({ prompt: p.prompt, response: p.chosen }));
+  const cut = Math.ceil(chosen.length * 0.05);
+  const sftRun = await timed(ctx, "sft", () =>
+    trainSft(gpu, { ...cfg.sft, preset: cfg.preset, seed }, {
+      tokenizer: tok,
+      train: chosen.slice(cut),
+      heldout: chosen.slice(0, cut),
+    }, { init: base }));
+  await logRows(ctx, { seed, phase: "sft" }, sftRun.rows);
+  const sft = sftRun.model;
+  const rmOf = async (name: string, data: PreferencePair[]) => {
+    const n = Math.ceil(data.length * 0.05);
+    const r = await timed(ctx, "rm", () =>
+      trainRewardModel(gpu, {
+        tokenizer: tok,
+        train: data.slice(n),
+        heldOut: data.slice(0, n),
+        config: { ...cfg.rm, seed },
+        init: sft,
+      }));
+    await logRows(ctx, { seed, phase: `rm_${name}` }, r.metrics);
+    return new RewardModelScorer(r.model, tok, { name: `rm-${name}` });
+  };
+  const rm = await rmOf("full", pairs), rmHb = await rmOf("helpful_base", helpfulBase);
+  const responses: Partial<Record<DialogueMethod, string[]>> = {};
+  responses.sft = await evaluate(ctx, sft, seed, "sft");
+  const ranking = async (method: "rrhf" | "pro") => {
+    const policy = await cloneGpt(sft, method);
+    const train = method === "rrhf" ? trainRrhf : trainPro;
+    const c = method === "rrhf" ? cfg.rrhf : cfg.pro;
+    const r = await timed(
+      ctx,
+      method,
+      () => train(gpu, { policy, tokenizer: tok, pairs, scorer: rm, config: { ...c, seed } }),
+    );
+    await logRows(ctx, { seed, phase: method }, r.metrics);
+    responses[method] = await evaluate(ctx, policy, seed, method);
+  };
+  await ranking("rrhf");
+  await ranking("pro");
+  const dpo = async (method: DialogueMethod, data: PreferencePair[]) => {
+    const policy = await cloneGpt(sft, method);
+    const r = await timed(
+      ctx,
+      "dpo",
+      () => trainDpo(gpu, { policy, reference: sft, tokenizer: tok, pairs: data, config: { ...cfg.dpo, seed } }),
+    );
+    await logRows(ctx, { seed, phase: method }, r.metrics);
+    responses[method] = await evaluate(ctx, policy, seed, method);
+  };
+  await dpo("dpo", pairs);
+  const iter = await cloneGpt(sft, "dpo_iter");
+  const it = await timed(ctx, "dpo_iter", () =>
+    trainIterativeDpo(gpu, {
+      policy: iter,
+      tokenizer: tok,
+      prompts: trainPrompts,
+      scorer: rm,
+      config: { ...cfg.dpoIter, seed },
+    }));
+  await logRows(ctx, { seed, phase: "dpo_iter" }, it.metrics);
+  responses.dpo_iter = await evaluate(ctx, iter, seed, "dpo_iter");
+  const ppo = async (method: DialogueMethod, scorer: RewardModelScorer) => {
+    const r = await timed(
+      ctx,
+      "ppo",
+      () => trainPpo({ ...cfg.ppo, seed }, { policy: sft, task, scorer, rewardModel: scorer.model }),
+    );
+    await logRows(ctx, { seed, phase: method }, r.history);
+    responses[method] = await evaluate(ctx, r.actor, seed, method);
+  };
+  await ppo("ppo", rm);
+  // Table 12: the helpful-base subset.
+  await ppo("ppo_helpful_base", rmHb);
+  await dpo("dpo_helpful_base", helpfulBase);
+  // Tables 4, 5, 14: the judges.
+  const dataset = ctx.judged.map((j) => j.chosen);
+  for (const m of ["rrhf", "pro", "dpo", "dpo_iter", "ppo"] as const) {
+    compare(ctx, seed, [m, "chosen"], responses[m]!, dataset);
+    compare(ctx, seed, [m, "sft"], responses[m]!, responses.sft!);
+  }
+  compare(ctx, seed, ["ppo", "dpo"], responses.ppo!, responses.dpo!);
+  compare(ctx, seed, ["ppo", "dpo_iter"], responses.ppo!, responses.dpo_iter!);
+}
+
+function choices(cfg: DialogueConfig): { key: string; value: unknown; doc: string }[] {
+  return fields(DIALOGUE_SCHEMA).flatMap(([key, f]) => {
+    const value = key.split(".").reduce((o: unknown, k) => (o as Record<string, unknown>)[k], cfg);
+    const algorithm = /^(base|sft|rm|evalRm|ppo|dpoIter|dpo|rrhf|pro)\./.test(key);
+    return algorithm && JSON.stringify(value) === JSON.stringify(f.value) ? [] : [{ key, value, doc: f.doc }];
+  });
+}
+
+async function main(): Promise<void> {
+  const args = await parseExperimentArgs(Deno.args, {
+    experiment: "dialogue",
+    schema: DIALOGUE_SCHEMA,
+    scales: DIALOGUE_SCALES,
+    about: "deno task dialogue: §6.1 and Appendix C (Tables 4, 5, 12, 14) on the assistant testbed",
+  });
+  const cfg = args.config, t0 = performance.now();
+  const { seed, pairs, trainPrompts } = cfg.testbed;
+  const testbed = new AssistantTestbed({ seed, pairs, trainPrompts });
+  const tok = new WordTokenizer(testbed.vocabulary);
+  const judged = testbed.goldPairs("test", cfg.testbed.judgePrompts)
+    .map((p) => ({ request: testbed.request(p.prompt)!, chosen: p.chosen }));
+  const gpu = await getGpu();
+  const run = await RunDir.create("dialogue", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  const timings: Record<string, number> = {};
+  const rng = new Rng(cfg.seed0).split("base");
+  const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
+  const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
+  const t1 = performance.now();
+  const base = await trainSft(gpu, { ...cfg.base, preset: cfg.preset, seed: cfg.seed0 }, {
+    tokenizer: tok,
+    train: corpus,
+    heldout,
+  });
+  timings.base = (performance.now() - t1) / 1000;
+  // The evaluation RM: validation requests only; its accuracy on test requests.
+  const t2 = performance.now();
+  const evalRun = await trainRewardModel(gpu, {
+    tokenizer: tok,
+    train: testbed.goldPairs("validation", cfg.testbed.evalRmPairs),
+    heldOut: testbed.goldPairs("test", cfg.testbed.evalRmTestPairs),
+    config: { ...cfg.evalRm, seed: cfg.seed0 },
+    init: base.model,
+  });
+  timings.evalRm = (performance.now() - t2) / 1000;
+  const evalRm = new RewardModelScorer(evalRun.model, tok, { name: "eval-rm" });
+  const ctx: Context = { cfg, run, testbed, tok, evalRm, judged, records: [], comparisons: [], timings };
+  await logRows(ctx, { seed: cfg.seed0, phase: "base" }, base.rows);
+  await logRows(ctx, { seed: cfg.seed0, phase: "eval_rm" }, evalRun.metrics);
+  // The scale of the evaluation RM: its scores on the dataset's chosen and rejected responses of the judge prompts.
+  const evalScale = await evalRm.score(judged.map((j) => j.request.text), judged.map((j) => j.chosen));
+  for (let i = 0; i < cfg.seeds; i++) await runSeed(ctx, cfg.seed0 + i, base.model);
+  timings.total = (performance.now() - t0) / 1000;
+  const trainTexts = new Set(testbed.hhPairs().map((p) => p.prompt));
+  await run.writeSummary({
+    experiment: "dialogue",
+    scale: args.scale,
+    preset: cfg.preset,
+    seeds: Array.from({ length: cfg.seeds }, (_, i) => cfg.seed0 + i),
+    evalRm: {
+      heldoutAccuracy: evalRun.heldOut?.accuracy ?? null,
+      heldoutMargin: evalRun.heldOut?.margin ?? null,
+      chosenScoreMean: Array.from(evalScale).reduce((a, b) => a + b, 0) / evalScale.length,
+      trainPairs: cfg.testbed.evalRmPairs,
+      sharesATrainingPrompt: testbed.goldPairs("validation", cfg.testbed.evalRmPairs).some((p) =>
+        trainTexts.has(p.prompt)
+      ),
+    },
+    judge: cfg.judge,
+    judgePrompts: judged.length,
+    testbed: testbed.describe(),
+    records: ctx.records,
+    comparisons: ctx.comparisons,
+    timings,
+    choices: choices(cfg),
+  });
+  console.log(`dialogue: ${ctx.records.length} evaluations in ${timings.total.toFixed(0)} s -> ${run.path}/`);
+}
+
+if (import.meta.main) await runMain(main);
