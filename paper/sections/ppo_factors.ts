@@ -10,10 +10,10 @@ import type { Section } from "../section.ts";
 export const section: Section = {
   id: "ppo_factors",
   title: "Advantage normalisation, large batches and a reference EMA make PPO work",
-  paper: "§5, Table 3, Figure 2",
+  paper: "§5, Table 3, Figure 2; Appendix C, Table 11",
   experiments: ["ppo-factors"],
   command: "deno task ppo-factors",
-  published: ["table3"],
+  published: ["table3", "table11"],
   plannedIn:
     "the issue for §5: the PPO key factors on the dialogue and code testbeds (Table 3 cumulative ablation, Figure 2 batch-size curve)",
 };
