@@ -10,7 +10,11 @@ import { GptCpu } from "../nn/gpt_cpu.ts";
 import { flatten, randomParams, roundToF32 } from "../nn/gpt_testing.ts";
 import { SanityTask } from "../testbeds/sanity.ts";
 import { buildBatch } from "../testbeds/tokenizer.ts";
-import { GoldScorer, RewardModelScorer } from "./scorer.ts";
+import { getGpu } from "../kernels/gpu.ts";
+import { Rng } from "../kernels/rng.ts";
+import { checkGptConfig } from "../nn/gpt_config.ts";
+import { CharTokenizer } from "../testbeds/tokenizer.ts";
+import { GoldScorer, RewardModelScorer, SCORE_CHUNK } from "./scorer.ts";
 
 const task = new SanityTask();
 const PROMPTS = ["ab", "hgfe", "c", "dddd", "eab", "ba", "fc"];
@@ -86,4 +90,21 @@ gpuTest("scorer: a reward-model scorer rejects models and batches it cannot scor
     /tokens rows 3, lastIndex 3, out 2 disagree in batch size/,
   );
   assert.throws(() => new RewardModelScorer(rm.model, task.tokenizer, { outputScaling: NaN }), /outputScaling/);
+});
+
+gpuTest("reward-model scorer: more rows than one chunk score as each chunk alone would", async () => {
+  const gpu = await getGpu();
+  const tok = new CharTokenizer("ab");
+  const cfg = { vocab: tok.vocabSize, ctx: 12, d: 16, layers: 1, heads: 2, lmHead: false, scalarHead: true };
+  const model = new Gpt(gpu, checkGptConfig(cfg), "rm-chunks");
+  model.params.initialize(new Rng(3));
+  const rm = new RewardModelScorer(model, tok);
+  const n = SCORE_CHUNK + 5, prompts = Array.from({ length: n }, (_, i) => (i % 2 ? "ab" : "b"));
+  const responses = Array.from({ length: n }, (_, i) => "ab".repeat(1 + (i % 3)));
+  const all = await rm.score(prompts, responses);
+  const tail = await rm.score(prompts.slice(SCORE_CHUNK), responses.slice(SCORE_CHUNK));
+  assert.deepEqual(Array.from(all.subarray(SCORE_CHUNK)), Array.from(tail));
+  assert.ok(all.every(Number.isFinite));
+  await assert.rejects(() => rm.score(["a"], []), /1 prompts but 0 responses/);
+  rm.destroy();
 });
