@@ -221,8 +221,12 @@ async function main(): Promise<void> {
   const { seed, pairs, trainPrompts } = cfg.testbed;
   const testbed = new AssistantTestbed({ seed, pairs, trainPrompts });
   const tok = new WordTokenizer(testbed.vocabulary);
-  const judged = testbed.goldPairs("test", cfg.testbed.judgePrompts)
+  // goldPairs drops ties of the gold utility, so draw three times as many and keep the first judgePrompts.
+  const judged = testbed.goldPairs("test", 3 * cfg.testbed.judgePrompts).slice(0, cfg.testbed.judgePrompts)
     .map((p) => ({ request: testbed.request(p.prompt)!, chosen: p.chosen }));
+  if (judged.length < cfg.testbed.judgePrompts) {
+    throw new RangeError(`Dialogue: only ${judged.length} untied judge prompts of ${cfg.testbed.judgePrompts} asked`);
+  }
   const gpu = await getGpu();
   const run = await RunDir.create("dialogue", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
   const timings: Record<string, number> = {};
