@@ -40,12 +40,13 @@ import { GoldScorer } from "../algorithms/scorer.ts";
 import { trainSft } from "../algorithms/sft.ts";
 import { CodeTestbed } from "../testbeds/code/mod.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
-import { ConfigError, fields } from "../util/config.ts";
+import { ConfigError } from "../util/config.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
-import { type MetricRow, RunDir } from "../util/run_dir.ts";
+import { RunDir } from "../util/run_dir.ts";
 import { evaluateCode } from "./code_eval.ts";
 import { type EvalRecord, type Method } from "./code_summary.ts";
 import { CODE_SCALES, CODE_SCHEMA, type CodeConfig, testbedOptions } from "./code_config.ts";
+import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
 
 /** The whole experiment state of one model size. */
 interface Context {
@@ -55,11 +56,6 @@ interface Context {
   tok: WordTokenizer;
   records: EvalRecord[];
   timings: Record<string, number>;
-}
-
-/** Logs a trainer's rows into the run's metrics, tagged with the phase; rows get a running step per phase. */
-async function logRows(ctx: Context, tags: { preset: string; seed: number; phase: string }, rows: MetricRow[]) {
-  for (const r of rows) await ctx.run.log(r.step, { ...tags, ...r });
 }
 
 /** Evaluates `model` on the sets a method is reported on and keeps its programs. */
@@ -106,16 +102,6 @@ const CONTEST = [{ set: "contest" as const, split: "validation" as const }, {
   split: "test" as const,
 }];
 
-/** Times `f` into `ctx.timings[key]` (seconds, summed over calls). */
-async function timed<T>(ctx: Context, key: string, f: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await f();
-  } finally {
-    ctx.timings[key] = (ctx.timings[key] ?? 0) + (performance.now() - t0) / 1000;
-  }
-}
-
 /** Pretrains the base of one size; SFT, PPO, DPO-Iter and DPO per seed; Table 9 where asked. */
 async function runPreset(ctx: Context, preset: GptPresetName): Promise<void> {
   const { cfg, testbed, tok } = ctx, gpu = await getGpu();
@@ -124,12 +110,12 @@ async function runPreset(ctx: Context, preset: GptPresetName): Promise<void> {
   // 0. The pretrained base: random programs with their examples (testbeds/code: pretrainCorpus), once per size.
   const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
   const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
-  const baseRun = await timed(
-    ctx,
+  const baseRun = await timeInto(
+    ctx.timings,
     `${preset}/base`,
     () => trainSft(gpu, { ...cfg.base, preset, seed: cfg.seed0 }, { tokenizer: tok, train: corpus, heldout }),
   );
-  await logRows(ctx, { preset, seed: cfg.seed0, phase: "base" }, baseRun.rows);
+  await logPhaseRows(ctx.run, { preset, seed: cfg.seed0, phase: "base" }, baseRun.rows);
   const base = baseRun.model;
   const sftData = testbed.sftExamples();
   const split = Math.max(1, Math.floor(sftData.length * 0.05));
@@ -153,30 +139,30 @@ async function runPreset(ctx: Context, preset: GptPresetName): Promise<void> {
     const tags = { preset, seed };
     await evaluate(ctx, base, { ...tags, method: "base" }, APPS_TEST);
     // 1. SFT from the base.
-    const sftRun = await timed(ctx, `${preset}/sft`, () =>
+    const sftRun = await timeInto(ctx.timings, `${preset}/sft`, () =>
       trainSft(gpu, { ...cfg.sft, preset, seed }, {
         tokenizer: tok,
         train: sftData.slice(split),
         heldout: sftData.slice(0, split),
       }, { init: base }));
-    await logRows(ctx, { ...tags, phase: "sft" }, sftRun.rows);
+    await logPhaseRows(ctx.run, { ...tags, phase: "sft" }, sftRun.rows);
     const sft = sftRun.model;
     await evaluate(ctx, sft, { ...tags, method: "sft" }, [...APPS_TEST, ...CONTEST]);
     // 2. PPO with the 10/0 test reward (and, for Table 9, the base as its KL reference).
     const ppo = async (method: Method, ref: Gpt | undefined) => {
       const ppoCfg = { ...cfg.ppo, seed, maxPromptLen, criticInit: "policy" as const };
-      const r = await timed(
-        ctx,
+      const r = await timeInto(
+        ctx.timings,
         `${preset}/${method}`,
         () => trainPpo(ppoCfg, { policy: sft, reference: ref, task, scorer: gold10 }),
       );
-      await logRows(ctx, { ...tags, phase: method }, r.history);
+      await logPhaseRows(ctx.run, { ...tags, phase: method }, r.history);
       await evaluate(ctx, r.actor, { ...tags, method }, method === "ppo" ? [...APPS_TEST, ...CONTEST] : APPS_TEST);
     };
     // 3. DPO-Iter: labels from the same tests; the reference solution wins when no sample passes.
     const dpoIter = async (method: Method, ref: Gpt | undefined) => {
       const policy = await cloneGpt(sft, method);
-      const r = await timed(ctx, `${preset}/${method}`, () =>
+      const r = await timeInto(ctx.timings, `${preset}/${method}`, () =>
         trainIterativeDpo(gpu, {
           policy,
           referenceModel: ref,
@@ -186,14 +172,14 @@ async function runPreset(ctx: Context, preset: GptPresetName): Promise<void> {
           reference,
           config: { ...cfg.dpoIter, seed, referenceWinner: true, correctThreshold: 10 },
         }));
-      await logRows(ctx, { ...tags, phase: method }, r.metrics);
+      await logPhaseRows(ctx.run, { ...tags, phase: method }, r.metrics);
       await evaluate(ctx, policy, { ...tags, method }, method === "dpo_iter" ? [...APPS_TEST, ...CONTEST] : APPS_TEST);
     };
     await ppo("ppo", undefined);
     await dpoIter("dpo_iter", undefined);
     // 4. DPO on the contest split's correct-vs-incorrect pairs, one epoch (§6.4).
     const dpoPolicy = await cloneGpt(sft, "dpo");
-    const d = await timed(ctx, `${preset}/dpo`, () =>
+    const d = await timeInto(ctx.timings, `${preset}/dpo`, () =>
       trainDpo(gpu, {
         policy: dpoPolicy,
         reference: sft,
@@ -201,7 +187,7 @@ async function runPreset(ctx: Context, preset: GptPresetName): Promise<void> {
         pairs: testbed.contestPairs(),
         config: { ...cfg.dpo, seed },
       }));
-    await logRows(ctx, { ...tags, phase: "dpo" }, d.metrics);
+    await logPhaseRows(ctx.run, { ...tags, phase: "dpo" }, d.metrics);
     await evaluate(ctx, dpoPolicy, { ...tags, method: "dpo" }, [...APPS_TEST, ...CONTEST]);
     // 5. Table 9: the pretrained base as the reference model.
     if (cfg.table9Preset === preset) {
@@ -222,18 +208,6 @@ export function parsePresets(value: string): GptPresetName[] {
     );
   }
   return names as GptPresetName[];
-}
-
-/**
- * The settings the report lists: the experiment's own, and those of an algorithm that differ from the algorithm's
- * default (this experiment's choices; the rest are the algorithms' documented defaults).
- */
-function choices(cfg: CodeConfig): { key: string; value: unknown; doc: string }[] {
-  return fields(CODE_SCHEMA).flatMap(([key, f]) => {
-    const value = key.split(".").reduce((o: unknown, k) => (o as Record<string, unknown>)[k], cfg);
-    const algorithm = /^(base|sft|ppo|dpoIter|dpo)\./.test(key);
-    return algorithm && JSON.stringify(value) === JSON.stringify(f.value) ? [] : [{ key, value, doc: f.doc }];
-  });
 }
 
 async function main(): Promise<void> {
@@ -263,7 +237,7 @@ async function main(): Promise<void> {
     testbed: testbed.describe(),
     records: ctx.records,
     timings: ctx.timings,
-    choices: choices(cfg),
+    choices: reportedChoices(CODE_SCHEMA, cfg, ["base", "sft", "ppo", "dpoIter", "dpo"]),
   });
   console.log(`code: ${ctx.records.length} evaluations in ${ctx.timings.total.toFixed(0)} s -> ${run.path}/`);
 }

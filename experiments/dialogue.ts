@@ -42,11 +42,11 @@ import {
 } from "../testbeds/assistant/mod.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
-import { fields } from "../util/config.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
-import { type MetricRow, RunDir } from "../util/run_dir.ts";
+import { RunDir } from "../util/run_dir.ts";
 import { DIALOGUE_SCALES, DIALOGUE_SCHEMA, type DialogueConfig } from "./dialogue_config.ts";
 import type { Comparison, DialogueMethod, DialogueRecord } from "./dialogue_summary.ts";
+import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
 
 interface Context {
   cfg: DialogueConfig;
@@ -59,19 +59,6 @@ interface Context {
   records: DialogueRecord[];
   comparisons: Comparison[];
   timings: Record<string, number>;
-}
-
-async function timed<T>(ctx: Context, key: string, f: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await f();
-  } finally {
-    ctx.timings[key] = (ctx.timings[key] ?? 0) + (performance.now() - t0) / 1000;
-  }
-}
-
-async function logRows(ctx: Context, tags: { seed: number; phase: string }, rows: MetricRow[]) {
-  for (const r of rows) await ctx.run.log(r.step, { ...tags, ...r });
 }
 
 /** Samples each judge prompt `samples` times; returns the first response per prompt and records the scores. */
@@ -119,17 +106,17 @@ async function runSeed(ctx: Context, seed: number, base: Gpt) {
   const task = { tokenizer: tok, prompt: (r: Rng) => trainPrompts[r.int(trainPrompts.length)] };
   const chosen = pairs.map((p) => ({ prompt: p.prompt, response: p.chosen }));
   const cut = Math.ceil(chosen.length * 0.05);
-  const sftRun = await timed(ctx, "sft", () =>
+  const sftRun = await timeInto(ctx.timings, "sft", () =>
     trainSft(gpu, { ...cfg.sft, preset: cfg.preset, seed }, {
       tokenizer: tok,
       train: chosen.slice(cut),
       heldout: chosen.slice(0, cut),
     }, { init: base }));
-  await logRows(ctx, { seed, phase: "sft" }, sftRun.rows);
+  await logPhaseRows(ctx.run, { seed, phase: "sft" }, sftRun.rows);
   const sft = sftRun.model;
   const rmOf = async (name: string, data: PreferencePair[]) => {
     const n = Math.ceil(data.length * 0.05);
-    const r = await timed(ctx, "rm", () =>
+    const r = await timeInto(ctx.timings, "rm", () =>
       trainRewardModel(gpu, {
         tokenizer: tok,
         train: data.slice(n),
@@ -137,7 +124,7 @@ async function runSeed(ctx: Context, seed: number, base: Gpt) {
         config: { ...cfg.rm, seed },
         init: sft,
       }));
-    await logRows(ctx, { seed, phase: `rm_${name}` }, r.metrics);
+    await logPhaseRows(ctx.run, { seed, phase: `rm_${name}` }, r.metrics);
     return new RewardModelScorer(r.model, tok, { name: `rm-${name}` });
   };
   const rm = await rmOf("full", pairs), rmHb = await rmOf("helpful_base", helpfulBase);
@@ -147,29 +134,29 @@ async function runSeed(ctx: Context, seed: number, base: Gpt) {
     const policy = await cloneGpt(sft, method);
     const train = method === "rrhf" ? trainRrhf : trainPro;
     const c = method === "rrhf" ? cfg.rrhf : cfg.pro;
-    const r = await timed(
-      ctx,
+    const r = await timeInto(
+      ctx.timings,
       method,
       () => train(gpu, { policy, tokenizer: tok, pairs, scorer: rm, config: { ...c, seed } }),
     );
-    await logRows(ctx, { seed, phase: method }, r.metrics);
+    await logPhaseRows(ctx.run, { seed, phase: method }, r.metrics);
     responses[method] = await evaluate(ctx, policy, seed, method);
   };
   await ranking("rrhf");
   await ranking("pro");
   const dpo = async (method: DialogueMethod, data: PreferencePair[]) => {
     const policy = await cloneGpt(sft, method);
-    const r = await timed(
-      ctx,
+    const r = await timeInto(
+      ctx.timings,
       "dpo",
       () => trainDpo(gpu, { policy, reference: sft, tokenizer: tok, pairs: data, config: { ...cfg.dpo, seed } }),
     );
-    await logRows(ctx, { seed, phase: method }, r.metrics);
+    await logPhaseRows(ctx.run, { seed, phase: method }, r.metrics);
     responses[method] = await evaluate(ctx, policy, seed, method);
   };
   await dpo("dpo", pairs);
   const iter = await cloneGpt(sft, "dpo_iter");
-  const it = await timed(ctx, "dpo_iter", () =>
+  const it = await timeInto(ctx.timings, "dpo_iter", () =>
     trainIterativeDpo(gpu, {
       policy: iter,
       tokenizer: tok,
@@ -177,15 +164,15 @@ async function runSeed(ctx: Context, seed: number, base: Gpt) {
       scorer: rm,
       config: { ...cfg.dpoIter, seed },
     }));
-  await logRows(ctx, { seed, phase: "dpo_iter" }, it.metrics);
+  await logPhaseRows(ctx.run, { seed, phase: "dpo_iter" }, it.metrics);
   responses.dpo_iter = await evaluate(ctx, iter, seed, "dpo_iter");
   const ppo = async (method: DialogueMethod, scorer: RewardModelScorer) => {
-    const r = await timed(
-      ctx,
+    const r = await timeInto(
+      ctx.timings,
       "ppo",
       () => trainPpo({ ...cfg.ppo, seed }, { policy: sft, task, scorer, rewardModel: scorer.model }),
     );
-    await logRows(ctx, { seed, phase: method }, r.history);
+    await logPhaseRows(ctx.run, { seed, phase: method }, r.history);
     responses[method] = await evaluate(ctx, r.actor, seed, method);
   };
   await ppo("ppo", rm);
@@ -200,14 +187,6 @@ async function runSeed(ctx: Context, seed: number, base: Gpt) {
   }
   compare(ctx, seed, ["ppo", "dpo"], responses.ppo!, responses.dpo!);
   compare(ctx, seed, ["ppo", "dpo_iter"], responses.ppo!, responses.dpo_iter!);
-}
-
-function choices(cfg: DialogueConfig): { key: string; value: unknown; doc: string }[] {
-  return fields(DIALOGUE_SCHEMA).flatMap(([key, f]) => {
-    const value = key.split(".").reduce((o: unknown, k) => (o as Record<string, unknown>)[k], cfg);
-    const algorithm = /^(base|sft|rm|evalRm|ppo|dpoIter|dpo|rrhf|pro)\./.test(key);
-    return algorithm && JSON.stringify(value) === JSON.stringify(f.value) ? [] : [{ key, value, doc: f.doc }];
-  });
 }
 
 async function main(): Promise<void> {
@@ -233,27 +212,26 @@ async function main(): Promise<void> {
   const rng = new Rng(cfg.seed0).split("base");
   const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
   const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
-  const t1 = performance.now();
-  const base = await trainSft(gpu, { ...cfg.base, preset: cfg.preset, seed: cfg.seed0 }, {
-    tokenizer: tok,
-    train: corpus,
-    heldout,
-  });
-  timings.base = (performance.now() - t1) / 1000;
+  const base = await timeInto(
+    timings,
+    "base",
+    () =>
+      trainSft(gpu, { ...cfg.base, preset: cfg.preset, seed: cfg.seed0 }, { tokenizer: tok, train: corpus, heldout }),
+  );
   // The evaluation RM: validation requests only; its accuracy on test requests.
-  const t2 = performance.now();
-  const evalRun = await trainRewardModel(gpu, {
-    tokenizer: tok,
-    train: testbed.goldPairs("validation", cfg.testbed.evalRmPairs),
-    heldOut: testbed.goldPairs("test", cfg.testbed.evalRmTestPairs),
-    config: { ...cfg.evalRm, seed: cfg.seed0 },
-    init: base.model,
-  });
-  timings.evalRm = (performance.now() - t2) / 1000;
+  const evalRmTrain = testbed.goldPairs("validation", cfg.testbed.evalRmPairs);
+  const evalRun = await timeInto(timings, "evalRm", () =>
+    trainRewardModel(gpu, {
+      tokenizer: tok,
+      train: evalRmTrain,
+      heldOut: testbed.goldPairs("test", cfg.testbed.evalRmTestPairs),
+      config: { ...cfg.evalRm, seed: cfg.seed0 },
+      init: base.model,
+    }));
   const evalRm = new RewardModelScorer(evalRun.model, tok, { name: "eval-rm" });
   const ctx: Context = { cfg, run, testbed, tok, evalRm, judged, records: [], comparisons: [], timings };
-  await logRows(ctx, { seed: cfg.seed0, phase: "base" }, base.rows);
-  await logRows(ctx, { seed: cfg.seed0, phase: "eval_rm" }, evalRun.metrics);
+  await logPhaseRows(ctx.run, { seed: cfg.seed0, phase: "base" }, base.rows);
+  await logPhaseRows(ctx.run, { seed: cfg.seed0, phase: "eval_rm" }, evalRun.metrics);
   // The scale of the evaluation RM: its scores on the dataset's chosen and rejected responses of the judge prompts.
   const evalScale = await evalRm.score(judged.map((j) => j.request.text), judged.map((j) => j.chosen));
   for (let i = 0; i < cfg.seeds; i++) await runSeed(ctx, cfg.seed0 + i, base.model);
@@ -269,9 +247,7 @@ async function main(): Promise<void> {
       heldoutMargin: evalRun.heldOut?.margin ?? null,
       chosenScoreMean: Array.from(evalScale).reduce((a, b) => a + b, 0) / evalScale.length,
       trainPairs: cfg.testbed.evalRmPairs,
-      sharesATrainingPrompt: testbed.goldPairs("validation", cfg.testbed.evalRmPairs).some((p) =>
-        trainTexts.has(p.prompt)
-      ),
+      sharesATrainingPrompt: evalRmTrain.some((p) => trainTexts.has(p.prompt)),
     },
     judge: cfg.judge,
     judgePrompts: judged.length,
@@ -279,7 +255,17 @@ async function main(): Promise<void> {
     records: ctx.records,
     comparisons: ctx.comparisons,
     timings,
-    choices: choices(cfg),
+    choices: reportedChoices(DIALOGUE_SCHEMA, cfg, [
+      "base",
+      "sft",
+      "rm",
+      "evalRm",
+      "ppo",
+      "dpoIter",
+      "dpo",
+      "rrhf",
+      "pro",
+    ]),
   });
   console.log(`dialogue: ${ctx.records.length} evaluations in ${timings.total.toFixed(0)} s -> ${run.path}/`);
 }

@@ -41,13 +41,13 @@ import { RewardModelScorer } from "../algorithms/scorer.ts";
 import { trainSft } from "../algorithms/sft.ts";
 import { AssistantTestbed, type PairFilter } from "../testbeds/assistant/mod.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
-import { fields } from "../util/config.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
-import { type MetricRow, RunDir } from "../util/run_dir.ts";
+import { RunDir } from "../util/run_dir.ts";
 import { parsePresets } from "./code.ts";
 import { evaluateSafety } from "./safety_eval.ts";
 import { SAFETY_SCALES, SAFETY_SCHEMA, type SafetyConfig } from "./safety_config.ts";
 import type { SafetyMethod, SafetyRecord } from "./safety_summary.ts";
+import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
 
 interface Context {
   cfg: SafetyConfig;
@@ -59,19 +59,6 @@ interface Context {
   records: SafetyRecord[];
   rewardModels: Record<string, { accuracy: number | null; margin: number | null }[]>;
   timings: Record<string, number>;
-}
-
-async function timed<T>(ctx: Context, key: string, f: () => Promise<T>): Promise<T> {
-  const t0 = performance.now();
-  try {
-    return await f();
-  } finally {
-    ctx.timings[key] = (ctx.timings[key] ?? 0) + (performance.now() - t0) / 1000;
-  }
-}
-
-async function logRows(ctx: Context, tags: { preset: string; seed: number; phase: string }, rows: MetricRow[]) {
-  for (const r of rows) await ctx.run.log(r.step, { ...tags, ...r });
 }
 
 /** Evaluates a model on the held-out prompts and keeps what it wrote. */
@@ -102,7 +89,7 @@ async function rewardModels(ctx: Context, preset: string, seed: number, init: Gp
     const pairs = testbed.consolidated(filter);
     new Rng(cfg.testbed.seed).split(`rm-split-${name}`).shuffle(pairs);
     const nHeld = Math.max(1, Math.round(pairs.length * cfg.testbed.heldoutPairs));
-    const r = await timed(ctx, `${preset}/rm`, () =>
+    const r = await timeInto(ctx.timings, `${preset}/rm`, () =>
       trainRewardModel(gpu, {
         tokenizer: tok,
         train: pairs.slice(nHeld),
@@ -110,7 +97,7 @@ async function rewardModels(ctx: Context, preset: string, seed: number, init: Gp
         config: { ...cfg.rm, seed },
         init,
       }));
-    await logRows(ctx, { preset, seed, phase: `rm_${name}` }, r.metrics);
+    await logPhaseRows(ctx.run, { preset, seed, phase: `rm_${name}` }, r.metrics);
     (ctx.rewardModels[name] ??= []).push({ accuracy: r.heldOut?.accuracy ?? null, margin: r.heldOut?.margin ?? null });
     out[name] = new RewardModelScorer(r.model, tok, { name: `rm-${name}` });
   }
@@ -123,12 +110,12 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
   const rng = new Rng(cfg.seed0).split(`base-${preset}`);
   const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
   const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
-  const baseRun = await timed(
-    ctx,
+  const baseRun = await timeInto(
+    ctx.timings,
     `${preset}/base`,
     () => trainSft(gpu, { ...cfg.base, preset, seed: cfg.seed0 }, { tokenizer: tok, train: corpus, heldout }),
   );
-  await logRows(ctx, { preset, seed: cfg.seed0, phase: "base" }, baseRun.rows);
+  await logPhaseRows(ctx.run, { preset, seed: cfg.seed0, phase: "base" }, baseRun.rows);
   const all = first || !cfg.table6Methods;
   const alpaca = testbed.alpacaExamples(), safe = testbed.safeExamples();
   const trainPrompts = testbed.prompts("train").map((r) => r.text);
@@ -145,12 +132,12 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
   for (let i = 0; i < cfg.seeds; i++) {
     const seed = cfg.seed0 + i, tags = { preset, seed };
     const sft = async (phase: string, c: typeof cfg.sftAlpaca, data: typeof alpaca, init: Gpt) => {
-      const r = await timed(
-        ctx,
+      const r = await timeInto(
+        ctx.timings,
         `${preset}/${phase}`,
         () => trainSft(gpu, { ...c, preset, seed }, { tokenizer: tok, ...heldoutOf(data) }, { init }),
       );
-      await logRows(ctx, { ...tags, phase }, r.rows);
+      await logPhaseRows(ctx.run, { ...tags, phase }, r.rows);
       return r.model;
     };
     const sftAlpaca = await sft("sft_alpaca", cfg.sftAlpaca, alpaca, baseRun.model);
@@ -160,17 +147,17 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
     if (first) rms.set(seed, await rewardModels(ctx, preset, seed, sftAlpaca));
     const rm = rms.get(seed)!;
     const ppo = async (method: SafetyMethod, policy: Gpt, scorer: RewardModelScorer) => {
-      const r = await timed(
-        ctx,
+      const r = await timeInto(
+        ctx.timings,
         `${preset}/ppo`,
         () => trainPpo({ ...cfg.ppo, seed }, { policy, task, scorer, rewardModel: scorer.model }),
       );
-      await logRows(ctx, { ...tags, phase: method }, r.history);
+      await logPhaseRows(ctx.run, { ...tags, phase: method }, r.history);
       await evaluate(ctx, r.actor, { ...tags, method });
     };
     const dpo = async (method: SafetyMethod, from: Gpt, filter: PairFilter) => {
       const policy = await cloneGpt(from, method);
-      const r = await timed(ctx, `${preset}/dpo`, () =>
+      const r = await timeInto(ctx.timings, `${preset}/dpo`, () =>
         trainDpo(gpu, {
           policy,
           reference: from,
@@ -178,7 +165,7 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
           pairs: testbed.consolidated(filter),
           config: { ...cfg.dpo, seed },
         }));
-      await logRows(ctx, { ...tags, phase: method }, r.metrics);
+      await logPhaseRows(ctx.run, { ...tags, phase: method }, r.metrics);
       await evaluate(ctx, policy, { ...tags, method });
     };
     // Table 2 (and 10, 13): PPO rows, then DPO rows, cumulative.
@@ -196,7 +183,7 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
     const iter = await cloneGpt(sftSafe, "dpo_iter");
     for (let round = 1; round <= 4; round++) {
       const method = `dpo_iter${round}` as SafetyMethod;
-      const r = await timed(ctx, `${preset}/dpo_iter`, () =>
+      const r = await timeInto(ctx.timings, `${preset}/dpo_iter`, () =>
         trainIterativeDpo(gpu, {
           policy: iter,
           tokenizer: tok,
@@ -204,22 +191,13 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
           scorer: rm.all,
           config: { ...cfg.dpoIter, seed: seed * 100 + round },
         }));
-      await logRows(ctx, { ...tags, phase: method }, r.metrics);
+      await logPhaseRows(ctx.run, { ...tags, phase: method }, r.metrics);
       if (all || round === 4) await evaluate(ctx, iter, { ...tags, method });
     }
   }
 }
 
 type Rms = Record<string, RewardModelScorer>;
-
-/** The settings the report lists: the experiment's own, and the algorithms' that differ from their defaults. */
-function choices(cfg: SafetyConfig): { key: string; value: unknown; doc: string }[] {
-  return fields(SAFETY_SCHEMA).flatMap(([key, f]) => {
-    const value = key.split(".").reduce((o: unknown, k) => (o as Record<string, unknown>)[k], cfg);
-    const algorithm = /^(base|sftAlpaca|sftSafe|rm|ppo|dpoIter|dpo)\./.test(key);
-    return algorithm && JSON.stringify(value) === JSON.stringify(f.value) ? [] : [{ key, value, doc: f.doc }];
-  });
-}
 
 async function main(): Promise<void> {
   const args = await parseExperimentArgs(Deno.args, {
@@ -261,7 +239,7 @@ async function main(): Promise<void> {
     rewardModels: ctx.rewardModels,
     records: ctx.records,
     timings: ctx.timings,
-    choices: choices(cfg),
+    choices: reportedChoices(SAFETY_SCHEMA, cfg, ["base", "sftAlpaca", "sftSafe", "rm", "ppo", "dpoIter", "dpo"]),
   });
   console.log(`safety: ${ctx.records.length} evaluations in ${ctx.timings.total.toFixed(0)} s -> ${run.path}/`);
 }

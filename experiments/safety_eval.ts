@@ -14,6 +14,7 @@ import type { Sampler } from "../nn/sampler.ts";
 import { sampleResponses } from "../algorithms/policy_eval.ts";
 import { type AssistantTestbed, isRefusal, type Request } from "../testbeds/assistant/mod.ts";
 import type { Tokenizer } from "../testbeds/tokenizer.ts";
+import type { SafetyMetrics } from "./safety_summary.ts";
 
 /** Sampling settings of an evaluation. */
 export interface SafetyEvalSettings {
@@ -33,20 +34,9 @@ export interface ResponseSample {
   cost: number;
 }
 
-/** What {@link evaluateSafety} returns. */
-export interface SafetyEvaluation {
-  help: number;
-  deltaHelp: number;
-  harm: number;
-  safetyRate: number;
-  harmfulSafetyRate: number;
-  benignHelp: number;
-  refusalHarmful: number;
-  refusalBenign: number;
-  /** Share of responses cut at maxNewTokens (no EOS). */
-  truncated: number;
+/** What {@link evaluateSafety} returns: the metrics (safety_summary.ts) and the kept responses. */
+export interface SafetyEvaluation extends SafetyMetrics {
   examples: ResponseSample[];
-  seconds: number;
 }
 
 /** Samples and judges (see the module doc); `beaverHelp` is the baseline's mean helpfulness on `prompts`. */
