@@ -6,17 +6,9 @@ import { readJson } from "../util/fs.ts";
 import { parsePresets } from "./code.ts";
 import type { CodeSummary } from "./code_summary.ts";
 import { METHODS } from "./code_summary.ts";
+import { runExperiment } from "./testing.ts";
 
-/** Runs `deno task code` (as its script) with `args` into `runs`; returns its exit code and output. */
-async function runCode(runs: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "experiments/code.ts", ...args],
-    env: { RUNS_DIR: runs, PROGRESS: "0", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
-}
+const runCode = (runs: string, args: string[]) => runExperiment("code.ts", runs, args);
 
 Deno.test("code experiment: presets are checked and a bad one is named", () => {
   assert.deepEqual(parsePresets("xs, s"), ["xs", "s"]);

@@ -3,17 +3,9 @@ import { join } from "node:path";
 import { gpuTest } from "../kernels/testing.ts";
 import { readJson } from "../util/fs.ts";
 import { DIALOGUE_METHODS, type DialogueSummary, winTieLoseOver } from "./dialogue_summary.ts";
+import { runExperiment } from "./testing.ts";
 
-/** Runs `deno task dialogue` (as its script) with `args` into `runs`. */
-async function runDialogue(runs: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "experiments/dialogue.ts", ...args],
-    env: { RUNS_DIR: runs, PROGRESS: "0", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
-}
+const runDialogue = (runs: string, args: string[]) => runExperiment("dialogue.ts", runs, args);
 
 gpuTest("dialogue experiment: a bad key is named and nothing is written; --scale tiny judges every pair", async () => {
   const runs = await Deno.makeTempDir({ prefix: "dialogue-runs-" });

@@ -3,17 +3,9 @@ import { join } from "node:path";
 import { gpuTest } from "../kernels/testing.ts";
 import { readJson } from "../util/fs.ts";
 import { SAFETY_METHODS, type SafetySummary } from "./safety_summary.ts";
+import { runExperiment } from "./testing.ts";
 
-/** Runs `deno task safety` (as its script) with `args` into `runs`; returns its exit code and output. */
-async function runSafety(runs: string, args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", "experiments/safety.ts", ...args],
-    env: { RUNS_DIR: runs, PROGRESS: "0", NO_COLOR: "1" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
-}
+const runSafety = (runs: string, args: string[]) => runExperiment("safety.ts", runs, args);
 
 gpuTest("safety experiment: a bad config key or value is an error naming it, and nothing is written", async () => {
   const runs = await Deno.makeTempDir({ prefix: "safety-runs-" });
