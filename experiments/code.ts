@@ -36,14 +36,13 @@ import { Sampler } from "../nn/sampler.ts";
 import { trainDpo } from "../algorithms/dpo.ts";
 import { trainIterativeDpo } from "../algorithms/iterative_dpo.ts";
 import { trainPpo } from "../algorithms/ppo.ts";
-import { GoldScorer } from "../algorithms/scorer.ts";
-import { trainSft } from "../algorithms/sft.ts";
 import { CodeTestbed } from "../testbeds/code/mod.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { ConfigError } from "../util/config.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
 import { RunDir } from "../util/run_dir.ts";
 import { evaluateCode } from "./code_eval.ts";
+import { codeModels } from "./code_models.ts";
 import { type EvalRecord, type Method } from "./code_summary.ts";
 import { CODE_SCALES, CODE_SCHEMA, type CodeConfig, testbedOptions } from "./code_config.ts";
 import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
@@ -106,46 +105,16 @@ const CONTEST = [{ set: "contest" as const, split: "validation" as const }, {
 async function runPreset(ctx: Context, preset: GptPresetName): Promise<void> {
   const { cfg, testbed, tok } = ctx, gpu = await getGpu();
   const seeds = Array.from({ length: cfg.seeds }, (_, i) => cfg.seed0 + i);
-  const rng = new Rng(cfg.seed0).split(`base-${preset}`);
-  // 0. The pretrained base: random programs with their examples (testbeds/code: pretrainCorpus), once per size.
-  const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
-  const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
-  const baseRun = await timeInto(
-    ctx.timings,
-    `${preset}/base`,
-    () => trainSft(gpu, { ...cfg.base, preset, seed: cfg.seed0 }, { tokenizer: tok, train: corpus, heldout }),
-  );
-  await logPhaseRows(ctx.run, { preset, seed: cfg.seed0, phase: "base" }, baseRun.rows);
-  const base = baseRun.model;
-  const sftData = testbed.sftExamples();
-  const split = Math.max(1, Math.floor(sftData.length * 0.05));
-  const trainPrompts = [
-    ...new Set([...testbed.problems("apps", "train"), ...testbed.problems("contest", "train")]
-      .map((p) => p.prompt)),
-  ];
-  const gold10 = new GoldScorer(gpu, "tests-10/0", (prompt, program) => {
-    const problem = testbed.byPrompt(prompt);
-    if (!problem) throw new RangeError(`Code reward: no problem has the prompt ${JSON.stringify(prompt)}`);
-    return testbed.judge(problem, program, "all").outcome === "passed" ? 10 : 0;
-  });
-  const task = {
-    tokenizer: tok,
-    prompt: (r: Rng) => trainPrompts[r.int(trainPrompts.length)],
-    gold: (p: string, r: string) => gold10.judge(p, r) / 10,
-  };
-  const reference = (p: string) => testbed.byPrompt(p)!.reference;
-  const maxPromptLen = Math.max(...trainPrompts.map((p) => tok.encode(p).length)) + 2;
+  // 0. The pretrained base, once per size (trained, or from the model store when §5's study made it).
+  const m = await codeModels(gpu, cfg, testbed, tok, preset, ctx.timings);
+  await logPhaseRows(ctx.run, { preset, seed: cfg.seed0, phase: "base" }, m.base.extra.rows);
+  const base = m.base.model, { trainPrompts, gold10, task, reference, maxPromptLen } = m;
   for (const seed of seeds) {
     const tags = { preset, seed };
     await evaluate(ctx, base, { ...tags, method: "base" }, APPS_TEST);
     // 1. SFT from the base.
-    const sftRun = await timeInto(ctx.timings, `${preset}/sft`, () =>
-      trainSft(gpu, { ...cfg.sft, preset, seed }, {
-        tokenizer: tok,
-        train: sftData.slice(split),
-        heldout: sftData.slice(0, split),
-      }, { init: base }));
-    await logPhaseRows(ctx.run, { ...tags, phase: "sft" }, sftRun.rows);
+    const sftRun = await m.sft(seed);
+    await logPhaseRows(ctx.run, { ...tags, phase: "sft" }, sftRun.extra.rows);
     const sft = sftRun.model;
     await evaluate(ctx, sft, { ...tags, method: "sft" }, [...APPS_TEST, ...CONTEST]);
     // 2. PPO with the 10/0 test reward (and, for Table 9, the base as its KL reference).

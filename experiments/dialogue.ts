@@ -27,10 +27,8 @@ import { trainIterativeDpo } from "../algorithms/iterative_dpo.ts";
 import { sampleResponses } from "../algorithms/policy_eval.ts";
 import { trainPpo } from "../algorithms/ppo.ts";
 import { trainPro } from "../algorithms/pro.ts";
-import { trainRewardModel } from "../algorithms/reward_model.ts";
 import { trainRrhf } from "../algorithms/rrhf.ts";
-import { RewardModelScorer } from "../algorithms/scorer.ts";
-import { trainSft } from "../algorithms/sft.ts";
+import type { RewardModelScorer } from "../algorithms/scorer.ts";
 import {
   AssistantTestbed,
   goldVerdict,
@@ -46,6 +44,7 @@ import { parseExperimentArgs, runMain } from "../util/cli.ts";
 import { RunDir } from "../util/run_dir.ts";
 import { DIALOGUE_SCALES, DIALOGUE_SCHEMA, type DialogueConfig } from "./dialogue_config.ts";
 import type { Comparison, DialogueMethod, DialogueRecord } from "./dialogue_summary.ts";
+import { type DialogueModels, dialogueModels, judgePrompts } from "./dialogue_models.ts";
 import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
 
 interface Context {
@@ -53,6 +52,7 @@ interface Context {
   run: RunDir;
   testbed: AssistantTestbed;
   tok: WordTokenizer;
+  models: DialogueModels;
   evalRm: RewardModelScorer;
   /** The judge prompts and the dataset's chosen response to each. */
   judged: { request: Request; chosen: string }[];
@@ -99,33 +99,18 @@ function compare(ctx: Context, seed: number, names: [string, string], a: string[
   ctx.comparisons.push({ seed, a: names[0], b: names[1], judge, gold });
 }
 
-async function runSeed(ctx: Context, seed: number, base: Gpt) {
+async function runSeed(ctx: Context, seed: number) {
   const { cfg, testbed, tok } = ctx, gpu = await getGpu();
   const pairs = testbed.hhPairs(), helpfulBase = testbed.hhPairs(HELPFUL_BASE_KINDS);
   const trainPrompts = testbed.prompts("train").map((r) => r.text);
   const task = { tokenizer: tok, prompt: (r: Rng) => trainPrompts[r.int(trainPrompts.length)] };
-  const chosen = pairs.map((p) => ({ prompt: p.prompt, response: p.chosen }));
-  const cut = Math.ceil(chosen.length * 0.05);
-  const sftRun = await timeInto(ctx.timings, "sft", () =>
-    trainSft(gpu, { ...cfg.sft, preset: cfg.preset, seed }, {
-      tokenizer: tok,
-      train: chosen.slice(cut),
-      heldout: chosen.slice(0, cut),
-    }, { init: base }));
-  await logPhaseRows(ctx.run, { seed, phase: "sft" }, sftRun.rows);
+  const sftRun = await ctx.models.sft(seed);
+  await logPhaseRows(ctx.run, { seed, phase: "sft" }, sftRun.extra.rows);
   const sft = sftRun.model;
   const rmOf = async (name: string, data: PreferencePair[]) => {
-    const n = Math.ceil(data.length * 0.05);
-    const r = await timeInto(ctx.timings, "rm", () =>
-      trainRewardModel(gpu, {
-        tokenizer: tok,
-        train: data.slice(n),
-        heldOut: data.slice(0, n),
-        config: { ...cfg.rm, seed },
-        init: sft,
-      }));
-    await logPhaseRows(ctx.run, { seed, phase: `rm_${name}` }, r.metrics);
-    return new RewardModelScorer(r.model, tok, { name: `rm-${name}` });
+    const { rm, scorer } = await ctx.models.rm(seed, sftRun, name, data);
+    await logPhaseRows(ctx.run, { seed, phase: `rm_${name}` }, rm.extra.rows);
+    return scorer;
   };
   const rm = await rmOf("full", pairs), rmHb = await rmOf("helpful_base", helpfulBase);
   const responses: Partial<Record<DialogueMethod, string[]>> = {};
@@ -200,41 +185,18 @@ async function main(): Promise<void> {
   const { seed, pairs, trainPrompts } = cfg.testbed;
   const testbed = new AssistantTestbed({ seed, pairs, trainPrompts });
   const tok = new WordTokenizer(testbed.vocabulary);
-  // goldPairs drops ties of the gold utility, so draw three times as many and keep the first judgePrompts.
-  const judged = testbed.goldPairs("test", 3 * cfg.testbed.judgePrompts).slice(0, cfg.testbed.judgePrompts)
-    .map((p) => ({ request: testbed.request(p.prompt)!, chosen: p.chosen }));
-  if (judged.length < cfg.testbed.judgePrompts) {
-    throw new RangeError(`Dialogue: only ${judged.length} untied judge prompts of ${cfg.testbed.judgePrompts} asked`);
-  }
+  const judged = judgePrompts(testbed, cfg.testbed.judgePrompts);
   const gpu = await getGpu();
   const run = await RunDir.create("dialogue", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
   const timings: Record<string, number> = {};
-  const rng = new Rng(cfg.seed0).split("base");
-  const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
-  const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
-  const base = await timeInto(
-    timings,
-    "base",
-    () =>
-      trainSft(gpu, { ...cfg.base, preset: cfg.preset, seed: cfg.seed0 }, { tokenizer: tok, train: corpus, heldout }),
-  );
-  // The evaluation RM: validation requests only; its accuracy on test requests.
-  const evalRmTrain = testbed.goldPairs("validation", cfg.testbed.evalRmPairs);
-  const evalRun = await timeInto(timings, "evalRm", () =>
-    trainRewardModel(gpu, {
-      tokenizer: tok,
-      train: evalRmTrain,
-      heldOut: testbed.goldPairs("test", cfg.testbed.evalRmTestPairs),
-      config: { ...cfg.evalRm, seed: cfg.seed0 },
-      init: base.model,
-    }));
-  const evalRm = new RewardModelScorer(evalRun.model, tok, { name: "eval-rm" });
-  const ctx: Context = { cfg, run, testbed, tok, evalRm, judged, records: [], comparisons: [], timings };
-  await logPhaseRows(ctx.run, { seed: cfg.seed0, phase: "base" }, base.rows);
-  await logPhaseRows(ctx.run, { seed: cfg.seed0, phase: "eval_rm" }, evalRun.metrics);
+  const models = await dialogueModels(gpu, cfg, testbed, tok, timings);
+  const evalRm = models.evalScorer, evalRmTrain = models.evalRmTrain;
+  const ctx: Context = { cfg, run, testbed, tok, models, evalRm, judged, records: [], comparisons: [], timings };
+  await logPhaseRows(ctx.run, { seed: cfg.seed0, phase: "base" }, models.base.extra.rows);
+  await logPhaseRows(ctx.run, { seed: cfg.seed0, phase: "eval_rm" }, models.evalRm.extra.rows);
   // The scale of the evaluation RM: its scores on the dataset's chosen and rejected responses of the judge prompts.
   const evalScale = await evalRm.score(judged.map((j) => j.request.text), judged.map((j) => j.chosen));
-  for (let i = 0; i < cfg.seeds; i++) await runSeed(ctx, cfg.seed0 + i, base.model);
+  for (let i = 0; i < cfg.seeds; i++) await runSeed(ctx, cfg.seed0 + i);
   timings.total = (performance.now() - t0) / 1000;
   const trainTexts = new Set(testbed.hhPairs().map((p) => p.prompt));
   await run.writeSummary({
@@ -243,8 +205,8 @@ async function main(): Promise<void> {
     preset: cfg.preset,
     seeds: Array.from({ length: cfg.seeds }, (_, i) => cfg.seed0 + i),
     evalRm: {
-      heldoutAccuracy: evalRun.heldOut?.accuracy ?? null,
-      heldoutMargin: evalRun.heldOut?.margin ?? null,
+      heldoutAccuracy: models.evalRm.extra.heldOut?.accuracy ?? null,
+      heldoutMargin: models.evalRm.extra.heldOut?.margin ?? null,
       chosenScoreMean: Array.from(evalScale).reduce((a, b) => a + b, 0) / evalScale.length,
       trainPairs: cfg.testbed.evalRmPairs,
       sharesATrainingPrompt: evalRmTrain.some((p) => trainTexts.has(p.prompt)),

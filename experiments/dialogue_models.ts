@@ -1,0 +1,135 @@
+/**
+ * The dialogue testbed's models as the dialogue experiment (experiments/dialogue.ts) and §5's factor study
+ * (experiments/ppo_factors.ts) both use them: the base pretrained on the world's text and the evaluation reward
+ * model (once), and per seed the SFT model on the pairs' chosen responses and the training reward models. Each
+ * comes from the model store (experiments/model_cache.ts), so the two experiments train it once.
+ * @module
+ */
+import type { Gpu } from "../kernels/gpu.ts";
+import { Rng } from "../kernels/rng.ts";
+import { trainRewardModel } from "../algorithms/reward_model.ts";
+import { RewardModelScorer } from "../algorithms/scorer.ts";
+import { trainSft } from "../algorithms/sft.ts";
+import type { AssistantTestbed, Request } from "../testbeds/assistant/mod.ts";
+import type { PreferencePair } from "../testbeds/sanity.ts";
+import type { WordTokenizer } from "../testbeds/tokenizer.ts";
+import type { MetricRow } from "../util/run_dir.ts";
+import type { DialogueConfig } from "./dialogue_config.ts";
+import { type Cached, cachedModel, fingerprint } from "./model_cache.ts";
+import { timeInto } from "./run_common.ts";
+
+/** A trained model with its training's metrics rows. */
+export type Trained = Cached<{ rows: MetricRow[] }>;
+
+/** A reward model with its held-out accuracy and margin (null without held-out pairs). */
+export type TrainedRm = Cached<{ rows: MetricRow[]; heldOut: { accuracy: number; margin: number } | null }>;
+
+/** The base and the evaluation RM, and the per-seed models. */
+export interface DialogueModels {
+  base: Trained;
+  evalRm: TrainedRm;
+  /** The evaluation RM as a scorer. */
+  evalScorer: RewardModelScorer;
+  /** The gold-labelled validation pairs the evaluation RM trained on. */
+  evalRmTrain: PreferencePair[];
+  /** The SFT model of `seed`: the base fine-tuned on the chosen responses of the pairs. */
+  sft(seed: number): Promise<Trained>;
+  /** The training reward model `name` of `seed` on `data`, from that seed's SFT model. */
+  rm(
+    seed: number,
+    sft: Trained,
+    name: string,
+    data: PreferencePair[],
+  ): Promise<{ rm: TrainedRm; scorer: RewardModelScorer }>;
+}
+
+/** Trains (or loads) the base and the evaluation RM; times go into `timings` (base, evalRm, sft, rm). */
+export async function dialogueModels(
+  gpu: Gpu,
+  cfg: DialogueConfig,
+  testbed: AssistantTestbed,
+  tok: WordTokenizer,
+  timings: Record<string, number>,
+): Promise<DialogueModels> {
+  const rng = new Rng(cfg.seed0).split("base");
+  const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
+  const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
+  const baseCfg = { ...cfg.base, preset: cfg.preset, seed: cfg.seed0 };
+  const base: Trained = await timeInto(
+    timings,
+    "base",
+    async () =>
+      cachedModel(gpu, { kind: "dialogue-base", parts: [baseCfg, await fingerprint([corpus, heldout])] }, async () => {
+        const r = await trainSft(gpu, baseCfg, { tokenizer: tok, train: corpus, heldout });
+        return { model: r.model, extra: { rows: r.rows } };
+      }),
+  );
+  const rmOf = async (
+    kind: string,
+    cfgRm: DialogueConfig["rm"],
+    init: Trained,
+    train: PreferencePair[],
+    held: PreferencePair[],
+  ) =>
+    cachedModel(gpu, { kind, parts: [cfgRm, await fingerprint([train, held]), init.key] }, async () => {
+      const r = await trainRewardModel(gpu, { tokenizer: tok, train, heldOut: held, config: cfgRm, init: init.model });
+      const heldOut = r.heldOut ? { accuracy: r.heldOut.accuracy, margin: r.heldOut.margin } : null;
+      return { model: r.model, extra: { rows: r.metrics, heldOut } };
+    });
+  // The evaluation RM: validation requests only; its accuracy on test requests.
+  const evalRmTrain = testbed.goldPairs("validation", cfg.testbed.evalRmPairs);
+  const evalRm: TrainedRm = await timeInto(
+    timings,
+    "evalRm",
+    () =>
+      rmOf(
+        "dialogue-eval-rm",
+        { ...cfg.evalRm, seed: cfg.seed0 },
+        base,
+        evalRmTrain,
+        testbed.goldPairs("test", cfg.testbed.evalRmTestPairs),
+      ),
+  );
+  const chosen = testbed.hhPairs().map((p) => ({ prompt: p.prompt, response: p.chosen }));
+  const cut = Math.ceil(chosen.length * 0.05), chosenPrint = await fingerprint(chosen);
+  return {
+    base,
+    evalRm,
+    evalScorer: new RewardModelScorer(evalRm.model, tok, { name: "eval-rm" }),
+    evalRmTrain,
+    sft: (seed) => {
+      const sftCfg = { ...cfg.sft, preset: cfg.preset, seed };
+      return timeInto(
+        timings,
+        "sft",
+        () =>
+          cachedModel(gpu, { kind: "dialogue-sft", parts: [sftCfg, chosenPrint, base.key] }, async () => {
+            const r = await trainSft(gpu, sftCfg, {
+              tokenizer: tok,
+              train: chosen.slice(cut),
+              heldout: chosen.slice(0, cut),
+            }, { init: base.model });
+            return { model: r.model, extra: { rows: r.rows } };
+          }),
+      );
+    },
+    rm: async (seed, sft, name, data) => {
+      const n = Math.ceil(data.length * 0.05);
+      const rm = await timeInto(
+        timings,
+        "rm",
+        () => rmOf(`dialogue-rm-${name}`, { ...cfg.rm, seed }, sft, data.slice(n), data.slice(0, n)),
+      );
+      return { rm, scorer: new RewardModelScorer(rm.model, tok, { name: `rm-${name}` }) };
+    },
+  };
+}
+
+/** The first `n` untied gold pairs of test requests: the judge prompts and the dataset's chosen response to each. */
+export function judgePrompts(testbed: AssistantTestbed, n: number): { request: Request; chosen: string }[] {
+  // goldPairs drops ties of the gold utility, so draw three times as many and keep the first n.
+  const judged = testbed.goldPairs("test", 3 * n).slice(0, n)
+    .map((p) => ({ request: testbed.request(p.prompt)!, chosen: p.chosen }));
+  if (judged.length < n) throw new RangeError(`Dialogue: only ${judged.length} untied judge prompts of ${n} asked`);
+  return judged;
+}
