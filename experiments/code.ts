@@ -3,7 +3,8 @@
  * (testbeds/code/: a DeepCoder-style list language, programs executed against hidden tests).
  *
  * Per model size (xs, s; m at `full`) a base model is pretrained once on random programs with their examples (the
- * stand-in for CodeLlama: it knows what programs do, not this benchmark), then per seed:
+ * stand-in for CodeLlama: it knows what programs do, not this benchmark), then per seed (the base and the SFT models
+ * come from the model store when §5's study made them first: experiments/code_models.ts, model_cache.ts):
  * 1. SFT on the training problems' reference solutions;
  * 2. PPO from SFT with the test reward, 10 when the program passes every test of its training problem, else 0, and
  *    no reward model (§6.3); the critic starts from the SFT policy with a new head (there is no reward model);

@@ -4,7 +4,8 @@
  * the gold helpfulness with harm folded in).
  *
  * Once: a base pretrained on the world's "web text", and the evaluation reward model (the OpenAssistant stand-in),
- * trained from the base on gold-labelled pairs of validation requests only. Per seed:
+ * trained from the base on gold-labelled pairs of validation requests only. Per seed (the base, the evaluation RM,
+ * SFT and the reward models come from the model store when §5's study made them first: dialogue_models.ts):
  * 1. SFT on the chosen responses of the preference pairs;
  * 2. the training reward model on the pairs (from SFT), and one on the `helpful-base` subset (Table 12);
  * 3. RRHF and PRO (the pairs plus SFT samples scored by the training RM), DPO on the pairs, DPO-Iter (samples

@@ -97,3 +97,20 @@ export function paired(
 }
 
 export type { Interval };
+
+/**
+ * The interval over seeds of `f` applied to each seed's values of the named methods (a seed missing any is left
+ * out); e.g. the gain of one factor minus another's, paired by seed. Null when no seed has them all.
+ */
+export function pairedBy(
+  s: PpoFactorsSummary,
+  testbed: FactorTestbed,
+  methods: readonly string[],
+  metric: string,
+  f: (v: number[]) => number,
+): Interval | null {
+  const maps = methods.map((m) => values(s, testbed, m, metric));
+  const seeds = [...maps[0].keys()].filter((seed) => maps.every((m) => m.has(seed)));
+  const d = seeds.map((seed) => f(maps.map((m) => m.get(seed)!)));
+  return d.length ? tInterval(d) : null;
+}
