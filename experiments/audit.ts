@@ -15,16 +15,16 @@
  * ```
  * @module
  */
-import { basename, extname } from "node:path";
+import { basename, extname, join } from "node:path";
 import { parseArgs } from "node:util";
 import { type AuditRecord, runAudit } from "../algorithms/tabular/audit.ts";
 import { SETTINGS, type TabularCase } from "../algorithms/tabular/case.ts";
 import { auditMarkdown } from "../algorithms/tabular/markdown.ts";
 import { parseCase } from "../algorithms/tabular/parse.ts";
 import { describe } from "../util/config.ts";
-import { atomicWrite } from "../util/fs.ts";
+import { atomicWrite, readJson } from "../util/fs.ts";
 import { runMain } from "../util/cli.ts";
-import { RunDir } from "../util/run_dir.ts";
+import { RunDir, runsRoot } from "../util/run_dir.ts";
 import { renderFigure, withCaption } from "../paper/plot/mod.ts";
 import { auditCaption, auditFigure } from "../paper/sections/theory_figure.ts";
 
@@ -61,11 +61,15 @@ function caseRecord(c: TabularCase): unknown {
   };
 }
 
-/** Audits `file` and writes the run `<root>/<experiment>/<name>/`; returns the record and the run. */
+/**
+ * Audits `file` and writes the run `<root>/<experiment>/<name>/`; returns the record, the run's folder and the
+ * Markdown. With `keyed`, a finished run of the same case and source is kept as it is and read back (`done`).
+ */
 export async function auditFile(
   file: string,
-  opts: { sets?: string[]; name?: string; root?: string; experiment?: string; extraConfig?: object } = {},
-): Promise<{ record: AuditRecord; run: RunDir; markdown: string }> {
+  opts: { sets?: string[]; name?: string; root?: string; experiment?: string; extraConfig?: object; keyed?: boolean } =
+    {},
+): Promise<{ record: AuditRecord; path: string; markdown: string; done: boolean }> {
   let text: string;
   try {
     text = await Deno.readTextFile(file);
@@ -73,19 +77,24 @@ export async function auditFile(
     throw new RangeError(`Cannot read the case file ${file}: ${(e as Error).message}`);
   }
   const c = parseCase(text, file, opts.sets ?? []);
+  const name = opts.name ?? basename(file, extname(file)), experiment = opts.experiment ?? "audit";
+  const config = { ...opts.extraConfig, case: caseRecord(c) };
+  const run = opts.keyed
+    ? await RunDir.start(experiment, name, { config, root: opts.root })
+    : await RunDir.create(experiment, name, { config, root: opts.root });
+  if (!run) {
+    const path = join(opts.root ?? runsRoot(), experiment, name);
+    const record = await readJson<AuditRecord>(join(path, "summary.json"));
+    return { record, path, markdown: await Deno.readTextFile(join(path, "report.md")), done: true };
+  }
   const record = runAudit(c);
   const markdown = auditMarkdown(record);
   const fig = await renderFigure(withCaption(auditFigure(record), { caption: auditCaption(record) }));
-  const name = opts.name ?? basename(file, extname(file));
-  const run = await RunDir.create(opts.experiment ?? "audit", name, {
-    config: { ...opts.extraConfig, case: caseRecord(c) },
-    root: opts.root,
-  });
-  await run.writeSummary(record);
   await run.writeText("report.md", markdown);
   await run.writeText("audit.svg", fig.svg);
   await atomicWrite(run.file("audit.png"), fig.png);
-  return { record, run, markdown };
+  await run.writeSummary(record); // last: a run with a summary is complete
+  return { record, path: run.path, markdown, done: false };
 }
 
 async function main(): Promise<void> {
@@ -112,13 +121,13 @@ async function main(): Promise<void> {
   if (parsed.positionals.length !== 1) {
     throw new RangeError(`audit needs exactly one case file, got ${parsed.positionals.length}\n\n${USAGE}`);
   }
-  const { run, markdown } = await auditFile(parsed.positionals[0], {
+  const { path, markdown } = await auditFile(parsed.positionals[0], {
     sets: parsed.values.set as string[],
     name: parsed.values.name,
     root: parsed.values.out,
   });
   if (!parsed.values.quiet) console.log(markdown);
-  console.log(`Wrote ${run.path}/ (config.json, summary.json, report.md, audit.svg, audit.png)`);
+  console.log(`Wrote ${path}/ (config.json, summary.json, report.md, audit.svg, audit.png)`);
 }
 
 if (import.meta.main) await runMain(main);

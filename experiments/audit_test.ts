@@ -9,7 +9,7 @@ const examplePath = (stem: string) => join(EXAMPLES, `${stem}.yaml`);
 Deno.test("audit: Table 1 reproduces the paper's conclusion exactly, in the record, the Markdown and the run", async () => {
   const root = await Deno.makeTempDir();
   try {
-    const { record: r, run, markdown } = await auditFile(examplePath("table1"), { root });
+    const { record: r, path, markdown } = await auditFile(examplePath("table1"), { root });
     const pa = r.prompts[0];
     assert.deepEqual(pa.reference, [0.5, 0.5, 0]);
     assert.deepEqual(pa.bt.gaps, [{ a: "y1", b: "y2", gap: "+inf" }]);
@@ -33,11 +33,11 @@ Deno.test("audit: Table 1 reproduces the paper's conclusion exactly, in the reco
     assert.match(markdown, /\| π_PPO \(target, limit\) \| 1 \| 0 \| 0 \|/);
     assert.match(markdown, /\| π_DPO \(explicit optimum\) \| 0\.1 \| 0 \| 0\.9 \|/);
     for (const f of ["config.json", "summary.json", "report.md", "audit.svg", "audit.png"]) {
-      assert.ok((await Deno.stat(run.file(f))).size > 0, f);
+      assert.ok((await Deno.stat(join(path, f))).size > 0, f);
     }
-    const saved = JSON.parse(await Deno.readTextFile(run.file("summary.json"))) as AuditRecord;
+    const saved = JSON.parse(await Deno.readTextFile(join(path, "summary.json"))) as AuditRecord;
     assert.deepEqual(saved.prompts[0].ppo.target, [1, 0, 0]);
-    assert.equal(run.path, join(root, "audit", "table1"));
+    assert.equal(path, join(root, "audit", "table1"));
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -76,15 +76,15 @@ Deno.test("audit: every example runs end to end and shows the behaviour its head
 Deno.test("audit: bad input is rejected before anything is written, so an earlier run survives", async () => {
   const root = await Deno.makeTempDir();
   try {
-    const { run } = await auditFile(examplePath("table1"), { root });
-    const before = await Deno.readTextFile(run.file("summary.json"));
+    const { path } = await auditFile(examplePath("table1"), { root });
+    const before = await Deno.readTextFile(join(path, "summary.json"));
     const bad = join(root, "table1.yaml");
     const text = await Deno.readTextFile(examplePath("table1"));
     await Deno.writeTextFile(bad, text.replace("y2: 0.5, y3: 0", "y2: 0.5, y3: 0.2"));
     await assert.rejects(() => auditFile(bad, { root }), /table1\.yaml line \d+: prompts\.x\.reference sums to 1\.2/);
     await assert.rejects(() => auditFile(examplePath("table1"), { root, sets: ["beta=0"] }), /beta must be > 0/);
     await assert.rejects(() => auditFile(join(root, "missing.yaml"), { root }), /Cannot read the case file/);
-    assert.equal(await Deno.readTextFile(run.file("summary.json")), before);
+    assert.equal(await Deno.readTextFile(join(path, "summary.json")), before);
   } finally {
     await Deno.remove(root, { recursive: true });
   }

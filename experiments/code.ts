@@ -41,7 +41,7 @@ import { CodeTestbed } from "../testbeds/code/mod.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { ConfigError } from "../util/config.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
-import { RunDir } from "../util/run_dir.ts";
+import { alreadyDone, RunDir } from "../util/run_dir.ts";
 import { evaluateCode } from "./code_eval.ts";
 import { codeModels } from "./code_models.ts";
 import { type EvalRecord, type Method } from "./code_summary.ts";
@@ -193,7 +193,8 @@ async function main(): Promise<void> {
   const tok = new WordTokenizer(testbed.vocabulary);
   const testbedSeconds = (performance.now() - t0) / 1000;
   const gpu = await getGpu();
-  const run = await RunDir.create("code", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  const run = await RunDir.start("code", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  if (!run) return console.log(alreadyDone("code", args.name));
   const ctx: Context = { cfg, run, testbed, tok, records: [], timings: { testbed: testbedSeconds } };
   for (const preset of presets) await runPreset(ctx, preset);
   ctx.timings.total = (performance.now() - t0) / 1000;

@@ -42,7 +42,7 @@ import {
 import type { PreferencePair } from "../testbeds/sanity.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
-import { RunDir } from "../util/run_dir.ts";
+import { alreadyDone, RunDir } from "../util/run_dir.ts";
 import { DIALOGUE_SCALES, DIALOGUE_SCHEMA, type DialogueConfig } from "./dialogue_config.ts";
 import type { Comparison, DialogueMethod, DialogueRecord } from "./dialogue_summary.ts";
 import { type DialogueModels, dialogueModels, judgePrompts } from "./dialogue_models.ts";
@@ -188,7 +188,8 @@ async function main(): Promise<void> {
   const tok = new WordTokenizer(testbed.vocabulary);
   const judged = judgePrompts(testbed, cfg.testbed.judgePrompts);
   const gpu = await getGpu();
-  const run = await RunDir.create("dialogue", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  const run = await RunDir.start("dialogue", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  if (!run) return console.log(alreadyDone("dialogue", args.name));
   const timings: Record<string, number> = {};
   const models = await dialogueModels(gpu, cfg, testbed, tok, timings);
   const evalRm = models.evalScorer, evalRmTrain = models.evalRmTrain;

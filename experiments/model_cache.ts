@@ -30,6 +30,9 @@ import { Gpt } from "../nn/gpt.ts";
 import type { GptConfig } from "../nn/gpt_config.ts";
 import { atomicWriteJson, exists, readJson } from "../util/fs.ts";
 import { runsRoot } from "../util/run_dir.ts";
+import { fingerprint, sourceFingerprint } from "../util/source.ts";
+
+export { fingerprint };
 
 /** What identifies an entry. */
 export interface CacheKey {
@@ -49,34 +52,8 @@ export interface Cached<T> {
   hit: boolean;
 }
 
-const hex = (bytes: ArrayBuffer) => Array.from(new Uint8Array(bytes), (b) => b.toString(16).padStart(2, "0")).join("");
-
-/** SHA-256 (hex) of a value's JSON: the fingerprint of a data set. */
-export async function fingerprint(value: unknown): Promise<string> {
-  return hex(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(value))));
-}
-
-let sources: Promise<string> | undefined;
-
-/** SHA-256 of every non-test TypeScript module under kernels/, nn/, algorithms/ and testbeds/ (sorted by path). */
-export function sourceFingerprint(): Promise<string> {
-  sources ??= (async () => {
-    const root = new URL("../", import.meta.url);
-    const files: string[] = [];
-    const walk = async (dir: string) => {
-      for await (const e of Deno.readDir(new URL(dir, root))) {
-        const path = `${dir}/${e.name}`;
-        if (e.isDirectory) await walk(path);
-        else if (e.name.endsWith(".ts") && !e.name.endsWith("_test.ts")) files.push(path);
-      }
-    };
-    for (const dir of ["kernels", "nn", "algorithms", "testbeds"]) await walk(dir);
-    files.sort();
-    const texts = await Promise.all(files.map((f) => Deno.readTextFile(new URL(f, root))));
-    return fingerprint(files.map((f, i) => [f, texts[i]]));
-  })();
-  return sources;
-}
+/** The folders whose source determines a stored model's bits. */
+const MODEL_SOURCES = ["kernels", "nn", "algorithms", "testbeds"];
 
 /** Whether the store is on (`MODEL_CACHE=0` turns it off). */
 export function cacheEnabled(): boolean {
@@ -85,7 +62,12 @@ export function cacheEnabled(): boolean {
 
 /** The entry's key: SHA-256 over the kind, the parts and the source fingerprint. */
 export async function cacheKey(key: CacheKey): Promise<string> {
-  return await fingerprint({ version: 1, kind: key.kind, parts: key.parts, source: await sourceFingerprint() });
+  return await fingerprint({
+    version: 1,
+    kind: key.kind,
+    parts: key.parts,
+    source: await sourceFingerprint(MODEL_SOURCES),
+  });
 }
 
 /**

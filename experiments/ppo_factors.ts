@@ -37,7 +37,7 @@ import { CodeTestbed } from "../testbeds/code/mod.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { resolveConfig } from "../util/config.ts";
 import { parseExperimentArgs, runMain, type Scale } from "../util/cli.ts";
-import { RunDir } from "../util/run_dir.ts";
+import { alreadyDone, RunDir } from "../util/run_dir.ts";
 import { CODE_SCALES, CODE_SCHEMA, testbedOptions } from "./code_config.ts";
 import { evaluateCode } from "./code_eval.ts";
 import { codeModels } from "./code_models.ts";
@@ -226,10 +226,11 @@ async function main(): Promise<void> {
   checkRowDiffs(dialogueRows);
   checkRowDiffs(codeRows(six.code.ppo.maxPromptLen));
   const gpu = await getGpu();
-  const run = await RunDir.create("ppo-factors", args.name, {
+  const run = await RunDir.start("ppo-factors", args.name, {
     config: { scale: args.scale, ...cfg, six },
     adapter: gpu.info,
   });
+  if (!run) return console.log(alreadyDone("ppo-factors", args.name));
   const ctx: Context = {
     cfg,
     run,

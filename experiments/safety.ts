@@ -42,7 +42,7 @@ import { trainSft } from "../algorithms/sft.ts";
 import { AssistantTestbed, type PairFilter } from "../testbeds/assistant/mod.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
-import { RunDir } from "../util/run_dir.ts";
+import { alreadyDone, RunDir } from "../util/run_dir.ts";
 import { parsePresets } from "./code.ts";
 import { evaluateSafety } from "./safety_eval.ts";
 import { SAFETY_SCALES, SAFETY_SCHEMA, type SafetyConfig } from "./safety_config.ts";
@@ -214,7 +214,8 @@ async function main(): Promise<void> {
   const evalPromptSet = testbed.prompts("test");
   const beaver = testbed.baseline(evalPromptSet, cfg.eval.beaverSamples);
   const gpu = await getGpu();
-  const run = await RunDir.create("safety", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  const run = await RunDir.start("safety", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  if (!run) return console.log(alreadyDone("safety", args.name));
   const ctx: Context = {
     cfg,
     run,

@@ -31,7 +31,7 @@ import {
 import { type ConfigOf, fields, opt, type Overrides } from "../util/config.ts";
 import { parseExperimentArgs, runMain, type Scale } from "../util/cli.ts";
 import { progress } from "../util/progress.ts";
-import { RunDir } from "../util/run_dir.ts";
+import { alreadyDone, RunDir } from "../util/run_dir.ts";
 import {
   aggregate,
   klTarget,
@@ -192,7 +192,8 @@ async function main(): Promise<void> {
   const cfg = args.config;
   checkSyntheticOptions(cfg.data); // before anything is written: a bad data setting names the field
   const gpu = await getGpu();
-  const run = await RunDir.create("synthetic", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  const run = await RunDir.start("synthetic", args.name, { config: { scale: args.scale, ...cfg }, adapter: gpu.info });
+  if (!run) return console.log(alreadyDone("synthetic", args.name));
   const perSeed = cfg.reward.steps + cfg.dpo.steps + cfg.ppo.steps;
   const bar = progress("synthetic", cfg.seeds * perSeed);
   let done = 0;

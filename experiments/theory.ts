@@ -44,13 +44,16 @@ async function main(): Promise<void> {
     throw new RangeError(`only: no ${missing.join(", ")} in ${cfg.examples} (have ${stems.join(", ")})`);
   }
   for (const stem of stems.filter((s) => only.includes(s))) {
-    const { run, record } = await auditFile(join(cfg.examples, `${stem}.yaml`), {
+    const { path, record, done } = await auditFile(join(cfg.examples, `${stem}.yaml`), {
       experiment: "theory",
       name: stem,
       extraConfig: { scale: args.scale, theory: cfg },
+      keyed: true,
     });
     const ood = record.prompts.map((p) => `${p.prompt}: sup ${p.dpo.oodSupremum}`).join(", ");
-    console.log(`${stem}: ${record.title} -> ${run.path}/ (DPO mass outside the data, ${ood})`);
+    console.log(
+      `${stem}: ${record.title} -> ${path}/${done ? " (already complete)" : ""} (DPO mass outside the data, ${ood})`,
+    );
   }
 }
 

@@ -19,7 +19,8 @@ import { atomicWrite, exists } from "../util/fs.ts";
 import { runsRoot } from "../util/run_dir.ts";
 import { type Outputs, ReportContext } from "./report_context.ts";
 import { readmeMarkdown, type RenderedSection } from "./report_readme.ts";
-import { discoverRuns } from "./runs.ts";
+import { groupedBars, renderFigure, withCaption } from "./plot/mod.ts";
+import { discoverRuns, pickRun, provenance, type RunInfo } from "./runs.ts";
 import { checkSection, type Section } from "./section.ts";
 
 /** Options of {@link buildReport}. */
@@ -81,11 +82,35 @@ export async function buildReport(opts: ReportOptions = {}): Promise<ReportResul
       rendered.push({ section, status: "failed", runs: mine, error: message });
     }
   }
-  outputs.set("README.md", readmeMarkdown(rendered, runs));
+  const overview = await overviewFigure(rendered, runs, outputs);
+  outputs.set("README.md", readmeMarkdown(rendered, runs, overview));
   const removed = await removeStale(outDir, outputs);
   const files = [...outputs.keys()].sort();
   for (const rel of files) await atomicWrite(join(outDir, rel), outputs.get(rel)!);
   return { files, removed, failed: rendered.filter((r) => r.status === "failed").map((r) => r.section.id) };
+}
+
+/** The first screen's figure: each section's claims by verdict; returns its Markdown ("" when no section has any). */
+async function overviewFigure(rendered: RenderedSection[], runs: RunInfo[], outputs: Outputs): Promise<string> {
+  const shown = rendered.filter((r) => r.output?.tally);
+  if (shown.length === 0) return "";
+  const fig = groupedBars({
+    groups: shown.map((r) => r.section.paper.split(",")[0]),
+    series: ["agree", "disagree", "inconclusive"],
+    values: shown.map((r) => [r.output!.tally!.agrees, r.output!.tally!.disagrees, r.output!.tally!.inconclusive]),
+    yLabel: "claims tested",
+    valueLabels: true,
+  });
+  const caption = "Every claim each section tests, by verdict: its paired 95% interval over seeds lies on the " +
+    "paper's side of zero (agree), on the other side (disagree), or across it (inconclusive).";
+  // The runs the sections show: each experiment's pick (the newest at the default scale), as the sections choose.
+  const used = [...new Set(shown.flatMap((s) => s.section.experiments))].sort()
+    .map((e) => pickRun(runs, e)?.run).filter((r): r is RunInfo => r !== undefined);
+  const prov = provenance(used);
+  const { svg, png } = await renderFigure(withCaption(fig, { caption, provenance: prov }));
+  outputs.set("figures/overview.svg", svg);
+  outputs.set("figures/overview.png", png);
+  return `![${caption}](figures/overview.png)\n\n${caption} ([SVG](figures/overview.svg))\n\n<sub>${prov}</sub>\n`;
 }
 
 async function removeStale(outDir: string, outputs: Outputs): Promise<string[]> {

@@ -80,8 +80,22 @@ export function runsTable(runs: RunInfo[]): string {
   );
 }
 
-/** The whole README. */
-export function readmeMarkdown(sections: RenderedSection[], runs: RunInfo[]): string {
+/** The first screen's table: every section's headline claims, each linking to its section. */
+export function headlinesTable(sections: RenderedSection[]): string {
+  const rows = sections.flatMap((r) =>
+    (r.output?.headlines ?? []).map((h) => [
+      `[${h.claim}](#${r.section.id})`,
+      h.paper,
+      h.ours,
+      h.verdict,
+    ])
+  );
+  if (rows.length === 0) return "No section has run yet, so no claim is tested.";
+  return markdownTable(["the paper's claim", "paper", "ours (95% interval over seeds)", "verdict"], rows).trimEnd();
+}
+
+/** The whole README; `overview` is the Markdown of the overview figure (empty for none). */
+export function readmeMarkdown(sections: RenderedSection[], runs: RunInfo[], overview = ""): string {
   const index = markdownTable(
     ["paper", "section", "status"],
     sections.map((r) => [r.section.paper, `[${r.section.title}](#${r.section.id})`, statusText(r)]),
@@ -99,6 +113,13 @@ export function readmeMarkdown(sections: RenderedSection[], runs: RunInfo[]): st
     "Regenerate everything with `deno task reproduce` (runs the implemented sections at the default scale `small`, " +
     "then this report), or only this page from existing runs with `deno task report` (it reads `runs/` and " +
     "nothing else; `runs/` is not in git).",
+    "",
+    "## The claims at a glance",
+    "",
+    headlinesTable(sections),
+    "",
+    ...(overview ? [overview.trimEnd(), ""] : []),
+    "## Sections",
     "",
     index.trimEnd(),
     "",

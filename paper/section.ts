@@ -27,6 +27,25 @@ import type { Picked, RunInfo } from "./runs.ts";
 import type { Align, Cell } from "./tables.ts";
 import type { Scale } from "../util/cli.ts";
 
+/** One of a section's headline claims, for the report's first screen. */
+export interface Headline {
+  /** The paper's claim in a few words. */
+  claim: string;
+  /** The paper's figure for it. */
+  paper: string;
+  /** Ours, with its interval. */
+  ours: string;
+  /** "agrees", "disagrees", "inconclusive" (or a short phrase, e.g. "not run at this scale"). */
+  verdict: string;
+}
+
+/** Counts verdicts for {@link SectionOutput.tally}: "agrees…" and "consistent…" agree, "disagrees…" disagree. */
+export function tallyOf(verdicts: readonly string[]): { agrees: number; disagrees: number; inconclusive: number } {
+  const agrees = verdicts.filter((v) => v.startsWith("agrees") || v.startsWith("consistent")).length;
+  const disagrees = verdicts.filter((v) => v.startsWith("disagrees")).length;
+  return { agrees, disagrees, inconclusive: verdicts.length - agrees - disagrees };
+}
+
 /** What a section's `render` returns. */
 export interface SectionOutput {
   /** Markdown: text, the Markdown that {@link SectionContext.figure} and {@link SectionContext.table} returned. */
@@ -35,6 +54,10 @@ export interface SectionOutput {
   choices?: string[];
   /** A plain statement of where our result agrees or disagrees with the paper's, and by how much. */
   verdict?: string;
+  /** The section's headline claims (the report's first screen lists them). */
+  headlines?: Headline[];
+  /** How many of the section's tested claims agree, disagree or are inconclusive (the overview figure). */
+  tally?: { agrees: number; disagrees: number; inconclusive: number };
 }
 
 /** A table for {@link SectionContext.table}: rows of cells under a header, or a ready Markdown table. */

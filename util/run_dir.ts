@@ -17,6 +17,12 @@
 import { join } from "node:path";
 import { atomicWrite, atomicWriteJson, exists, readJson } from "./fs.ts";
 import { gitInfo } from "./git.ts";
+import { fingerprint, sourceFingerprint } from "./source.ts";
+
+/** A run's key: the SHA-256 of its resolved config and of the source that computes it (util/source.ts). */
+export async function runKey(config: unknown): Promise<string> {
+  return await fingerprint({ config, source: await sourceFingerprint() });
+}
 
 /** What `config.json` holds. */
 export interface RunRecord {
@@ -28,6 +34,8 @@ export interface RunRecord {
   adapter: unknown;
   started: string;
   config: unknown;
+  /** What the run is keyed by: the SHA-256 of its config and of the source that computes it ({@link runKey}). */
+  key?: string;
 }
 
 /** One logged step. */
@@ -56,6 +64,12 @@ export function commandLine(): string {
   return `${task ? `deno task ${task}` : `deno run -A ${script}`}${args ? " " + args : ""}`;
 }
 
+/** What an experiment prints when {@link RunDir.start} finds its run already finished. */
+export function alreadyDone(experiment: string, name: string): string {
+  return `${experiment}: runs/${experiment}/${name} is already complete for this config and source; nothing to do ` +
+    `(remove the folder or pass --name to run again)`;
+}
+
 /** A run directory. */
 export class RunDir {
   private constructor(readonly path: string, readonly record: RunRecord) {}
@@ -67,7 +81,7 @@ export class RunDir {
   static async create(
     experiment: string,
     name: string,
-    opts: { config: unknown; adapter?: unknown; resume?: boolean; root?: string },
+    opts: { config: unknown; adapter?: unknown; resume?: boolean; root?: string; key?: string },
   ): Promise<RunDir> {
     if (!/^[\w.-]+$/.test(experiment) || !/^[\w.=,-]+$/.test(name)) {
       throw new RangeError(`Run names may hold letters, digits and . _ - = , only; got '${experiment}/${name}'`);
@@ -82,11 +96,35 @@ export class RunDir {
       adapter: opts.adapter ?? null,
       started: new Date().toISOString(),
       config: opts.config,
+      ...(opts.key ? { key: opts.key } : {}),
     };
     const run = new RunDir(path, record);
-    if (!opts.resume) await Deno.remove(run.file("metrics.jsonl")).catch(() => {});
+    if (!opts.resume) {
+      // A new run: the old metrics go, and the old summary too, so a half-finished new run never passes for done.
+      await Deno.remove(run.file("metrics.jsonl")).catch(() => {});
+      await Deno.remove(run.file("summary.json")).catch(() => {});
+    }
     await atomicWriteJson(run.file("config.json"), record);
     return run;
+  }
+
+  /**
+   * Starts a keyed run: null when `runs/<experiment>/<name>/` already holds a finished run (a summary.json) of the
+   * same key (config and source, {@link runKey}), so rerunning a finished command does nothing; otherwise
+   * {@link RunDir.create} (an unfinished run of the same key starts again: its trainers find the models they had
+   * finished in the model store, experiments/model_cache.ts).
+   */
+  static async start(
+    experiment: string,
+    name: string,
+    opts: { config: unknown; adapter?: unknown; root?: string },
+  ): Promise<RunDir | null> {
+    const key = await runKey(opts.config), dir = join(opts.root ?? runsRoot(), experiment, name);
+    if ((await exists(join(dir, "summary.json"))) && (await exists(join(dir, "config.json")))) {
+      const old = await readJson<RunRecord>(join(dir, "config.json"));
+      if (old.key === key) return null;
+    }
+    return RunDir.create(experiment, name, { ...opts, key });
   }
 
   /** Path of a file inside the run. */

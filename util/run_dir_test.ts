@@ -16,3 +16,24 @@ Deno.test("run dir: config, metrics, summary; torn last metrics line dropped; tr
   assert.equal(loaded.metrics.length, 2);
   await Deno.remove(root, { recursive: true });
 });
+
+Deno.test("run dir: start skips a finished run of the same key; another config or an unfinished run starts anew", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const a = await RunDir.start("exp", "small", { config: { x: 1 }, root });
+    assert.ok(a);
+    assert.match(a.record.key ?? "", /^[0-9a-f]{64}$/);
+    // Unfinished (no summary): a second start opens it again.
+    const again = await RunDir.start("exp", "small", { config: { x: 1 }, root });
+    assert.ok(again);
+    await again.writeSummary({ done: true });
+    assert.equal(await RunDir.start("exp", "small", { config: { x: 1 }, root }), null);
+    // Another config is another key: the run starts over and its old summary goes.
+    const b = await RunDir.start("exp", "small", { config: { x: 2 }, root });
+    assert.ok(b);
+    await assert.rejects(Deno.stat(b.file("summary.json")), Deno.errors.NotFound);
+    assert.notEqual(b.record.key, a.record.key);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});

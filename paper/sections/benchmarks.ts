@@ -18,7 +18,7 @@ import {
 import { readJson } from "../../util/fs.ts";
 import { groupedBars } from "../plot/mod.ts";
 import { publishedTable, publishedValue } from "../published.ts";
-import type { Section, SectionContext, SectionOutput } from "../section.ts";
+import { type Headline, type Section, type SectionContext, type SectionOutput, tallyOf } from "../section.ts";
 import { claimVerdict, pctCi, pointsCi } from "./code.ts";
 
 const LABEL: Record<DialogueMethod, string> = {
@@ -151,6 +151,7 @@ function claims(s: DialogueSummary) {
     const i = rewardDiff(s, a, b);
     out.push({ text, cell: numCi(i), verdict: claimVerdict(i, "higher") });
   };
+  reward("ppo", "dpo", "PPO above DPO (evaluation reward)");
   reward("ppo", "dpo_iter", "PPO above DPO-Iter (evaluation reward)");
   reward("dpo_iter", "dpo", "DPO-Iter above DPO");
   reward("dpo", "pro", "DPO above PRO");
@@ -191,9 +192,7 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
         s.evalRm.heldoutAccuracy === null ? "–" : `${(100 * s.evalRm.heldoutAccuracy).toFixed(1)}%`
       }` +
       ` and its mean score of the dataset's chosen responses ${s.evalRm.chosenScoreMean.toFixed(3)}. Size ` +
-      `${s.preset}, ${s.seeds.length} seeds. Wall time: ${
-        Object.entries(s.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ")
-      }.`,
+      `${s.preset}, ${s.seeds.length} seeds. Wall times: the run's summary.json.`,
   );
   parts.push(table4(ctx, s, run), table5and14(ctx, s, run), table12(ctx, s, run));
   const bars = RANKED.map((m) => winTieLoseOver(s, m, "chosen", "judge"));
@@ -249,7 +248,25 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
     ...s.choices.map((c) => `\`${c.key}\` = ${JSON.stringify(c.value)}: ${c.doc}.`),
   ];
   for (const id of ["table4", "table5", "table12", "table14"]) publishedTable(id);
-  return { body: parts.join("\n\n"), choices, verdict };
+  const find = (text: string) => cs.find((c) => c.text.startsWith(text))!;
+  const r = (m: DialogueMethod) => numCi(rewardOver(s, m, "evalReward"));
+  const p = (m: DialogueMethod) => paper("table4", LABEL[m], "OpenAssistant Reward");
+  const headlines: Headline[] = [
+    {
+      claim: "Dialogue: PPO scores above DPO (Table 4)",
+      paper: `reward ${p("ppo")} vs ${p("dpo")}`,
+      ours: `${r("ppo")} vs ${r("dpo")} (paired ${find("PPO above DPO (").cell})`,
+      verdict: find("PPO above DPO (").verdict,
+    },
+    {
+      claim: "Dialogue: DPO-Iter scores above DPO, below PPO (Table 4)",
+      paper: `reward ${p("dpo_iter")} vs DPO ${p("dpo")}`,
+      ours: `${r("dpo_iter")} (vs DPO ${find("DPO-Iter above DPO").cell}; PPO − DPO-Iter ` +
+        `${find("PPO above DPO-Iter").cell})`,
+      verdict: [find("DPO-Iter above DPO").verdict, find("PPO above DPO-Iter").verdict].join(" / "),
+    },
+  ];
+  return { body: parts.join("\n\n"), choices, verdict, headlines, tally: tallyOf(cs.map((c) => c.verdict)) };
 }
 
 /** §6.1 and Appendix C (Tables 4, 5, 12, 14) on the assistant testbed; Table 11 comes with §5. */

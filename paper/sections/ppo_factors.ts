@@ -17,7 +17,7 @@ import {
 } from "../../experiments/ppo_factors_summary.ts";
 import { readJson } from "../../util/fs.ts";
 import { publishedTable, publishedValue } from "../published.ts";
-import type { Section, SectionContext, SectionOutput } from "../section.ts";
+import { type Headline, type Section, type SectionContext, type SectionOutput, tallyOf } from "../section.ts";
 import { claimVerdict, pctCi } from "./code.ts";
 import { batchFigure, factorCurves, sweepRows } from "./ppo_factors_figure.ts";
 
@@ -266,6 +266,33 @@ async function examples(dir: string, s: PpoFactorsSummary): Promise<string> {
   return lines.length ? `**What the models wrote** (seed ${seed}, first sample):\n\n${lines.join("\n")}` : "";
 }
 
+/** The first screen's §5 claims: each factor's gain per testbed, and β. */
+function headlines(fc: Claim[], beta: Claim[]): Headline[] {
+  const out: Headline[] = [];
+  for (const [prefix, where] of [["APPS-style", "code (APPS-style avg. pass@5)"], ["dialogue", "dialogue (reward)"]]) {
+    const rows = fc.filter((c) => c.text.startsWith(prefix)).slice(1); // the three factors, not baseline vs SFT
+    if (rows.length !== 3) continue;
+    const t = tallyOf(rows.map((c) => c.verdict));
+    out.push({
+      claim: `PPO's key factors, ${where}: Adv. Norm., a large batch and a reference EMA each add (Table 3)`,
+      paper: rows.map((c) => c.paper).join(", "),
+      ours: rows.map((c) => c.ours).join(", "),
+      verdict: `${t.agrees} agree, ${t.disagrees} disagree, ${t.inconclusive} inconclusive`,
+    });
+  }
+  const b = beta.find((c) => c.text.startsWith("dialogue — PPO: β = 0.1 vs β = 0.2")) ??
+    beta.find((c) => c.text.startsWith("code — PPO: β = 0.1 vs β = 0.2"));
+  if (b) {
+    out.push({
+      claim: `β = 0.1 performs well, too large a β hurts (Table 11; ${b.text.split(":")[0]})`,
+      paper: `β 0.1 − β 0.2: ${b.paper}`,
+      ours: b.ours,
+      verdict: b.verdict,
+    });
+  }
+  return out;
+}
+
 async function render(ctx: SectionContext): Promise<SectionOutput> {
   const { run, note } = ctx.pick("ppo-factors")!;
   const s = run.summary as PpoFactorsSummary | null;
@@ -285,7 +312,7 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
         `${eta(tb)?.toPrecision(3)} per actor step`
       ).join("; ") +
       `), as the paper trains a fixed number of epochs: the large batch takes 8 times fewer, 8 times larger ` +
-      `iterations. Wall time: ${Object.entries(s.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ")}.`,
+      `iterations. Wall times: the run's summary.json.`,
   );
   parts.push(table3(ctx, s, run));
   const fc = factorClaims(s);
@@ -349,7 +376,13 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
   ];
   publishedTable("table3");
   publishedTable("table11");
-  return { body: parts.filter((x) => x).join("\n\n"), choices, verdict };
+  return {
+    body: parts.filter((x) => x).join("\n\n"),
+    choices,
+    verdict,
+    headlines: headlines(fc, t11.claims),
+    tally: tallyOf(all.map((c) => c.verdict)),
+  };
 }
 
 /** §5 and Appendix C's β sweep on the dialogue and code testbeds. */

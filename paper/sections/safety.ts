@@ -20,7 +20,7 @@ import { readJson } from "../../util/fs.ts";
 import { lineChart, scatterChart } from "../plot/mod.ts";
 import type { MetricRow } from "../../util/run_dir.ts";
 import { publishedTable, publishedValue } from "../published.ts";
-import type { Section, SectionContext, SectionOutput } from "../section.ts";
+import { type Headline, type Section, type SectionContext, type SectionOutput, tallyOf } from "../section.ts";
 import { claimVerdict, pctCi } from "./code.ts";
 
 /** How the report names each row (Table 2's labels; the "+" rows are cumulative). */
@@ -194,9 +194,7 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
       `89.6%). Our helpfulness lies in about [−2, 2] and cost in [−2, 2], the paper's models' in wider ranges: ` +
       `compare directions, not magnitudes. Reward models' held-out accuracy: all pairs ${rm("all")}, without ` +
       `dual-unsafe ${rm("filter_du")}, without both ${rm("filter_both")}. Sizes ${s.presets.join(", ")}; ` +
-      `${s.seeds.length} seeds. Wall time: ${
-        Object.entries(s.timings).map(([k, v]) => `${k} ${v.toFixed(0)} s`).join(", ")
-      }.`,
+      `${s.seeds.length} seeds. Wall times: the run's summary.json.`,
   );
   const premise = pairedSafety(s, p, ["sft_safe", "sft_alpaca"], "safetyRate");
   parts.push(
@@ -353,7 +351,24 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
     ...s.choices.map((c) => `\`${c.key}\` = ${JSON.stringify(c.value)}: ${c.doc}.`),
   ];
   for (const id of ["table2", "table6", "table10", "table13"]) publishedTable(id); // the ids exist
-  return { body: parts.join("\n\n"), choices, verdict };
+  const find = (start: string) => cs.find((c) => c.text.startsWith(start))!;
+  const sr = (m: SafetyMethod) => pctCi(overSeeds(s, p, m, "safetyRate"));
+  const shift = find("SFT (Safe) as base raises DPO's safety"), safer = find("DPO from SFT (Alpaca) is less safe");
+  const headlines: Headline[] = [
+    {
+      claim: "DPO is hurt by distribution shift: an in-distribution SFT (Safe) base raises its safety rate (Table 2)",
+      paper: "S.R. 55.4% → 71.8%",
+      ours: `${sr("dpo")} → ${sr("dpo_safe")} (${pointsOf(shift.interval)})`,
+      verdict: shift.verdict,
+    },
+    {
+      claim: "PPO is far safer than DPO from SFT (Alpaca) (Table 2)",
+      paper: "S.R. 99.5% vs 55.4%",
+      ours: `${sr("ppo")} vs ${sr("dpo")} (${pointsOf(safer.interval)})`,
+      verdict: safer.verdict,
+    },
+  ];
+  return { body: parts.join("\n\n"), choices, verdict, headlines, tally: tallyOf(cs.map((c) => c.verdict)) };
 }
 
 /** PPO's rollouts' safety rate by the hidden cost judge per iteration, per PPO row (mean over seeds, band min-max). */

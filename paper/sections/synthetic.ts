@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Interval, PolicyName, SeedMatrices, SyntheticSummary } from "../../experiments/synthetic_summary.ts";
 import { readJson } from "../../util/fs.ts";
 import { publishedValue } from "../published.ts";
-import type { Section, SectionContext, SectionOutput } from "../section.ts";
+import type { Headline, Section, SectionContext, SectionOutput } from "../section.ts";
 import { fmtNumber, fmtPercent } from "../tables.ts";
 import { figure1, trainingCurves } from "./synthetic_figure.ts";
 
@@ -45,7 +45,7 @@ const sign = (
 ): "above" | "below" | "unresolved" => (i.lo > 0 ? "above" : i.hi < 0 ? "below" : "unresolved");
 
 /** The plain statement of agreement, from the aggregates alone. */
-function verdict(s: SyntheticSummary): { text: string; agree: number; of: number } {
+function verdict(s: SyntheticSummary): { text: string; agree: number; of: number; unresolved: number } {
   const a = s.aggregate, d = a.uncoveredDelta, n = s.perSeed.length;
   const paperRef = publishedValue("figure1", "red-circled uncovered cells", "π_ref");
   const paperDpo = publishedValue("figure1", "red-circled uncovered cells", "π_DPO");
@@ -98,7 +98,8 @@ function verdict(s: SyntheticSummary): { text: string; agree: number; of: number
         : ""),
   );
   const head = agree === 3 ? "Agrees" : agree === 0 ? "Disagrees" : "Partly agrees";
-  return { text: `${head} (${agree} of 3 claims hold over ${n} seeds). ${parts.join(" ")}`, agree, of: 3 };
+  const unresolved = up === "unresolved" ? 1 : 0;
+  return { text: `${head} (${agree} of 3 claims hold over ${n} seeds). ${parts.join(" ")}`, agree, of: 3, unresolved };
 }
 
 async function render(ctx: SectionContext): Promise<SectionOutput> {
@@ -187,9 +188,18 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
       runs: run,
     }),
   );
-  const v = verdict(s);
+  const v = verdict(s), d = a.uncoveredDelta.dpoMinusReference;
   const choices = [...DESIGN, ...s.choices.map((c) => `\`${c.key}\` = ${JSON.stringify(c.value)}: ${c.doc}.`)];
-  return { body: parts.join("\n\n"), choices, verdict: v.text };
+  const headlines: Headline[] = [{
+    claim: "DPO raises the probability of responses the preference data never covers; PPO does not (Figure 1)",
+    paper: `${publishedValue("figure1", "red-circled uncovered cells", "π_ref")} → ` +
+      `${publishedValue("figure1", "red-circled uncovered cells", "π_DPO")} on the circled cells`,
+    ours: `uncovered mean ${fmtNumber(a.uncovered.reference.mean, 3)} → ${fmtNumber(a.uncovered.dpo.mean, 3)} ` +
+      `(DPO − π_ref ${ci(d)}); PPO ${fmtNumber(a.uncovered.ppo.mean, 3)}`,
+    verdict: sign(d) === "above" ? "agrees" : sign(d) === "below" ? "disagrees" : "inconclusive",
+  }];
+  const tally = { agrees: v.agree, disagrees: v.of - v.agree - v.unresolved, inconclusive: v.unresolved };
+  return { body: parts.join("\n\n"), choices, verdict: v.text, headlines, tally };
 }
 
 /** §4.2, Figure 1. */

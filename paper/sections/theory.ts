@@ -8,7 +8,7 @@ import type { AuditRecord, PromptAudit } from "../../algorithms/tabular/audit.ts
 import { cell } from "../../algorithms/tabular/markdown.ts";
 import { publishedValue } from "../published.ts";
 import type { RunInfo } from "../runs.ts";
-import type { Section, SectionContext, SectionOutput } from "../section.ts";
+import type { Headline, Section, SectionContext, SectionOutput } from "../section.ts";
 import { auditCaption, auditFigure, descents } from "./theory_figure.ts";
 
 const paperRow = (row: string) => ["y1", "y2", "y3"].map((y) => publishedValue("table1", row, y) ?? NaN);
@@ -56,6 +56,8 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
     "and where gradient descent on the DPO loss actually takes the mass.",
   ];
   const choices: string[] = [];
+  const headlines: Headline[] = [];
+  let agrees = 0;
   let verdict = "No run of the Table 1 case (runs/theory/table1) was found, so nothing is compared.";
   if (t1) {
     const r = t1.summary as AuditRecord;
@@ -92,7 +94,16 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
     const okDpo = same(pa.dpo.witness.policy, paperRow("π_DPO")) && pa.dpo.witness.dpoOptimal;
     const okPpo = same(pa.ppo.target, paperRow("π_PPO"));
     const okSup = pa.dpo.oodSupremum === 1 && !pa.dpo.oodAttained && pa.dpo.minLoss === 0 && pa.dpo.attained;
-    verdict = okDpo && okPpo && okSup && pa.dpo.witness.ppo.status === "unreachable"
+    const ok = okDpo && okPpo && okSup && pa.dpo.witness.ppo.status === "unreachable";
+    agrees = ok ? 1 : 0;
+    headlines.push({
+      claim: "Table 1: a DPO solution can put mass on a response outside the data; PPO cannot (Theorem 4.1)",
+      paper: "π_DPO (0.1, 0, 0.9), π_PPO (1, 0, 0)",
+      ours: `π_DPO (${vec(pa.dpo.witness.policy)}), sup mass on y3 ${cell(pa.dpo.oodSupremum)}; π_PPO ` +
+        `(${vec(pa.ppo.target)}) (exact)`,
+      verdict: ok ? "agrees" : "disagrees",
+    });
+    verdict = ok
       ? "Agrees exactly: (0.1, 0, 0.9) attains DPO's minimal loss 0 and puts 0.9 on y3, DPO-optimal policies can put " +
         "mass up to (not including) 1 on y3, and PPO's target is (1, 0, 0), reached in the limit of an infinite " +
         "reward gap, with 0 on y3 because π_ref(y3) = 0."
@@ -126,7 +137,8 @@ async function render(ctx: SectionContext): Promise<SectionOutput> {
     }
   }
   choices.push("The example cases other than Table 1 (examples/*.yaml) are ours; the paper gives only Table 1.");
-  return { body: parts.join("\n\n"), choices: [...new Set(choices)], verdict };
+  const tally = { agrees, disagrees: t1 ? 1 - agrees : 0, inconclusive: 0 };
+  return { body: parts.join("\n\n"), choices: [...new Set(choices)], verdict, headlines, ...(t1 ? { tally } : {}) };
 }
 
 /** §4.1, Table 1, Theorem 4.1. */
