@@ -65,9 +65,10 @@ export function ppoRows(base: PpoConfig, f: Factors, where = "ppo-factors"): Ppo
   const baseline = withBatch({ ...base, advNorm: false, refEmaEta: 0 }, f.smallBatch);
   add("baseline", undefined, [], ["table3"], baseline);
   const advNorm = { ...baseline, advNorm: true };
-  add("adv_norm", "baseline", ["advNorm"], ["table3", "figure2"], advNorm);
+  const sweep: PpoRow["uses"] = f.batchSweep?.length ? ["figure2"] : [];
+  add("adv_norm", "baseline", ["advNorm"], ["table3", ...sweep], advNorm);
   const large = withBatch(advNorm, f.largeBatch);
-  add("large_batch", "adv_norm", ["batchSize", "iterations"], ["table3", "figure2"], large);
+  add("large_batch", "adv_norm", ["batchSize", "iterations"], ["table3", ...sweep], large);
   const ema = { ...large, refEmaEta: emaEta(f.refEmaKeep, large.iterations * large.minibatches) };
   add("ref_ema", "large_batch", ["refEmaEta"], ["table3", "table11"], ema);
   for (const b of f.batchSweep ?? []) {

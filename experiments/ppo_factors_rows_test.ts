@@ -32,6 +32,14 @@ Deno.test("ppo-factors rows: Table 3's cumulative rows, Figure 2's sizes and Tab
   assert.equal(by["beta_0.2"].reward.klCoef, 0.2);
   assert.equal(by["beta_0.2"].refEmaEta, by.ref_ema.refEmaEta);
   checkRowDiffs(rows);
+  assert.deepEqual(rows.filter((r) => r.uses.includes("figure2")).map((r) => r.id), [
+    "adv_norm",
+    "large_batch",
+    "batch_32",
+    "batch_64",
+  ]);
+  // Without a sweep (dialogue) no row is Figure 2's.
+  assert.equal(ppoRows(base, factors).filter((r) => r.uses.includes("figure2")).length, 0);
 });
 
 Deno.test("ppo-factors rows: a row that changes more than its factor is caught", () => {
