@@ -32,12 +32,12 @@ import { atomicWriteJson, exists, readJson } from "../util/fs.ts";
 import { runsRoot } from "../util/run_dir.ts";
 
 /**
- * Seconds each section took on this project's 2-core machine (AMD EPYC, llvmpipe), the ETA's prior. A section that
- * finds its models in the store (ppo-factors after code and dialogue, or the reverse) takes less.
+ * Seconds each section took on this project's 2-core machine (AMD EPYC, llvmpipe), the ETA's prior; ppo_factors's
+ * is its time with §6's models in the store (2020 s without).
  */
 const MEASURED: Record<Scale, Record<string, number>> = {
   tiny: { theory: 2, synthetic: 10, safety: 30, ppo_factors: 55, benchmarks: 25, code: 25 },
-  small: { theory: 2, synthetic: 150, safety: 965, ppo_factors: 1500, benchmarks: 870, code: 1030 },
+  small: { theory: 2, synthetic: 150, safety: 965, benchmarks: 870, code: 1030, ppo_factors: 1080 },
   full: { theory: 2, synthetic: 600, safety: 20000, ppo_factors: 20000, benchmarks: 20000, code: 40000 },
 };
 /** Sections whose experiment has no `seeds` setting. */
@@ -49,9 +49,21 @@ export function sectionCommand(s: Section, scale: Scale, seeds?: number): string
   return `${s.command} --scale ${scale}${seeded ? ` --set seeds=${seeds} --name ${scale}-seeds${seeds}` : ""}`;
 }
 
-/** The sections `--only` names (section ids or experiment names); an unknown one is an error listing the names. */
+/**
+ * Sections run after the others: §5 starts from §6's models (the dialogue and code experiments' base, SFT and
+ * reward models), which it then finds in the model store instead of training them itself.
+ */
+const RUN_LAST = new Set(["ppo_factors"]);
+
+/**
+ * The sections to run, in run order (the paper's, with {@link RUN_LAST} at the end); `only` names some (section ids
+ * or experiment names), and an unknown one is an error listing the names.
+ */
 export function selectSections(only: string | undefined): Section[] {
-  const implemented = SECTIONS.filter((s) => s.render);
+  const implemented = [
+    ...SECTIONS.filter((s) => s.render && !RUN_LAST.has(s.id)),
+    ...SECTIONS.filter((s) => s.render && RUN_LAST.has(s.id)),
+  ];
   if (!only) return implemented;
   const names = only.split(",").map((x) => x.trim()).filter((x) => x);
   const known = implemented.flatMap((s) => [s.id, ...s.experiments]);

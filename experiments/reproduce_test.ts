@@ -6,7 +6,9 @@ import { sectionCommand, selectSections } from "./reproduce.ts";
 Deno.test("reproduce: --only picks sections by id or experiment; an unknown one is named", () => {
   assert.deepEqual(selectSections("code,benchmarks").map((s) => s.id), ["benchmarks", "code"]);
   assert.deepEqual(selectSections("dialogue").map((s) => s.id), ["benchmarks"]);
-  assert.equal(selectSections(undefined).length, SECTIONS.filter((s) => s.render).length);
+  const all = selectSections(undefined).map((s) => s.id);
+  assert.equal(all.length, SECTIONS.filter((s) => s.render).length);
+  assert.equal(all.at(-1), "ppo_factors", "§5 runs after §6, whose models it starts from");
   assert.throws(() => selectSections("code,nope"), /--only: unknown section 'nope'; choose from .*ppo-factors/);
 });
 
