@@ -12,13 +12,11 @@ import { GoldScorer } from "../algorithms/scorer.ts";
 import { trainSft } from "../algorithms/sft.ts";
 import type { CodeTestbed } from "../testbeds/code/mod.ts";
 import type { WordTokenizer } from "../testbeds/tokenizer.ts";
-import type { MetricRow } from "../util/run_dir.ts";
 import type { CodeConfig } from "./code_config.ts";
-import { type Cached, cachedModel, fingerprint } from "./model_cache.ts";
-import { timeInto } from "./run_common.ts";
+import { cachedModel, fingerprint, type Trained } from "./model_cache.ts";
 
-/** A trained model with the metrics rows of its training. */
-export type Trained = Cached<{ rows: MetricRow[] }>;
+export type { Trained };
+import { timeInto } from "./run_common.ts";
 
 /** One size's base, its SFT models and what RL on the code testbed needs. */
 export interface CodeModels {

@@ -15,11 +15,10 @@ import type { PreferencePair } from "../testbeds/sanity.ts";
 import type { WordTokenizer } from "../testbeds/tokenizer.ts";
 import type { MetricRow } from "../util/run_dir.ts";
 import type { DialogueConfig } from "./dialogue_config.ts";
-import { type Cached, cachedModel, fingerprint } from "./model_cache.ts";
-import { timeInto } from "./run_common.ts";
+import { type Cached, cachedModel, fingerprint, type Trained } from "./model_cache.ts";
 
-/** A trained model with its training's metrics rows. */
-export type Trained = Cached<{ rows: MetricRow[] }>;
+export type { Trained };
+import { timeInto } from "./run_common.ts";
 
 /** A reward model with its held-out accuracy and margin (null without held-out pairs). */
 export type TrainedRm = Cached<{ rows: MetricRow[]; heldOut: { accuracy: number; margin: number } | null }>;

@@ -29,7 +29,7 @@ import { checkpointDir, loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.
 import { Gpt } from "../nn/gpt.ts";
 import type { GptConfig } from "../nn/gpt_config.ts";
 import { atomicWriteJson, exists, readJson } from "../util/fs.ts";
-import { runsRoot } from "../util/run_dir.ts";
+import { type MetricRow, runsRoot } from "../util/run_dir.ts";
 import { fingerprint, sourceFingerprint } from "../util/source.ts";
 
 export { fingerprint };
@@ -41,6 +41,9 @@ export interface CacheKey {
   /** Everything else its bits depend on (configs, data fingerprints, the key of the model it starts from). */
   parts: unknown[];
 }
+
+/** A trained model with the metrics rows of its training (what the experiments store). */
+export type Trained = Cached<{ rows: MetricRow[] }>;
 
 /** A model from the store. */
 export interface Cached<T> {

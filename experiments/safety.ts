@@ -47,6 +47,7 @@ import { parsePresets } from "./code.ts";
 import { evaluateSafety } from "./safety_eval.ts";
 import { SAFETY_SCALES, SAFETY_SCHEMA, type SafetyConfig } from "./safety_config.ts";
 import type { SafetyMethod, SafetyRecord } from "./safety_summary.ts";
+import { cachedModel, fingerprint, type Trained } from "./model_cache.ts";
 import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
 
 interface Context {
@@ -78,7 +79,7 @@ async function evaluate(ctx: Context, model: Gpt, tags: { preset: string; seed: 
 }
 
 /** The reward models of one seed: on all consolidated pairs and on the filtered ones (Table 13). */
-async function rewardModels(ctx: Context, preset: string, seed: number, init: Gpt) {
+async function rewardModels(ctx: Context, preset: string, seed: number, init: Trained) {
   const { cfg, testbed, tok } = ctx, gpu = await getGpu();
   const filters: [string, PairFilter][] = [["all", {}], ["filter_du", { dualUnsafe: true }], [
     "filter_both",
@@ -89,16 +90,17 @@ async function rewardModels(ctx: Context, preset: string, seed: number, init: Gp
     const pairs = testbed.consolidated(filter);
     new Rng(cfg.testbed.seed).split(`rm-split-${name}`).shuffle(pairs);
     const nHeld = Math.max(1, Math.round(pairs.length * cfg.testbed.heldoutPairs));
+    const [train, heldOut, config] = [pairs.slice(nHeld), pairs.slice(0, nHeld), { ...cfg.rm, seed }];
+    const key = { kind: `safety-rm-${name}`.replace("_", "-"), parts: [config, await fingerprint(pairs), init.key] };
     const r = await timeInto(ctx.timings, `${preset}/rm`, () =>
-      trainRewardModel(gpu, {
-        tokenizer: tok,
-        train: pairs.slice(nHeld),
-        heldOut: pairs.slice(0, nHeld),
-        config: { ...cfg.rm, seed },
-        init,
+      cachedModel(gpu, key, async () => {
+        const t = await trainRewardModel(gpu, { tokenizer: tok, train, heldOut, config, init: init.model });
+        const held = t.heldOut ? { accuracy: t.heldOut.accuracy, margin: t.heldOut.margin } : null;
+        return { model: t.model, extra: { rows: t.metrics, heldOut: held } };
       }));
-    await logPhaseRows(ctx.run, { preset, seed, phase: `rm_${name}` }, r.metrics);
-    (ctx.rewardModels[name] ??= []).push({ accuracy: r.heldOut?.accuracy ?? null, margin: r.heldOut?.margin ?? null });
+    await logPhaseRows(ctx.run, { preset, seed, phase: `rm_${name}` }, r.extra.rows);
+    const h = r.extra.heldOut;
+    (ctx.rewardModels[name] ??= []).push({ accuracy: h?.accuracy ?? null, margin: h?.margin ?? null });
     out[name] = new RewardModelScorer(r.model, tok, { name: `rm-${name}` });
   }
   return out;
@@ -110,12 +112,17 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
   const rng = new Rng(cfg.seed0).split(`base-${preset}`);
   const corpus = testbed.pretrainCorpus(cfg.corpus.train, rng.split("corpus"));
   const heldout = testbed.pretrainCorpus(cfg.corpus.heldout, rng.split("corpus-heldout"));
-  const baseRun = await timeInto(
+  const baseCfg = { ...cfg.base, preset, seed: cfg.seed0 };
+  const baseRun: Trained = await timeInto(
     ctx.timings,
     `${preset}/base`,
-    () => trainSft(gpu, { ...cfg.base, preset, seed: cfg.seed0 }, { tokenizer: tok, train: corpus, heldout }),
+    async () =>
+      cachedModel(gpu, { kind: "safety-base", parts: [baseCfg, await fingerprint([corpus, heldout])] }, async () => {
+        const r = await trainSft(gpu, baseCfg, { tokenizer: tok, train: corpus, heldout });
+        return { model: r.model, extra: { rows: r.rows } };
+      }),
   );
-  await logPhaseRows(ctx.run, { preset, seed: cfg.seed0, phase: "base" }, baseRun.rows);
+  await logPhaseRows(ctx.run, { preset, seed: cfg.seed0, phase: "base" }, baseRun.extra.rows);
   const all = first || !cfg.table6Methods;
   const alpaca = testbed.alpacaExamples(), safe = testbed.safeExamples();
   const trainPrompts = testbed.prompts("train").map((r) => r.text);
@@ -131,20 +138,23 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
   });
   for (let i = 0; i < cfg.seeds; i++) {
     const seed = cfg.seed0 + i, tags = { preset, seed };
-    const sft = async (phase: string, c: typeof cfg.sftAlpaca, data: typeof alpaca, init: Gpt) => {
-      const r = await timeInto(
-        ctx.timings,
-        `${preset}/${phase}`,
-        () => trainSft(gpu, { ...c, preset, seed }, { tokenizer: tok, ...heldoutOf(data) }, { init }),
-      );
-      await logPhaseRows(ctx.run, { ...tags, phase }, r.rows);
-      return r.model;
+    const sft = async (phase: string, c: typeof cfg.sftAlpaca, data: typeof alpaca, init: Trained) => {
+      const sftCfg = { ...c, preset, seed };
+      const key = { kind: `safety-${phase}`.replace("_", "-"), parts: [sftCfg, await fingerprint(data), init.key] };
+      const r: Trained = await timeInto(ctx.timings, `${preset}/${phase}`, () =>
+        cachedModel(gpu, key, async () => {
+          const t = await trainSft(gpu, sftCfg, { tokenizer: tok, ...heldoutOf(data) }, { init: init.model });
+          return { model: t.model, extra: { rows: t.rows } };
+        }));
+      await logPhaseRows(ctx.run, { ...tags, phase }, r.extra.rows);
+      return r;
     };
-    const sftAlpaca = await sft("sft_alpaca", cfg.sftAlpaca, alpaca, baseRun.model);
+    const sftAlpacaRun = await sft("sft_alpaca", cfg.sftAlpaca, alpaca, baseRun);
+    const sftAlpaca = sftAlpacaRun.model;
     await evaluate(ctx, sftAlpaca, { ...tags, method: "sft_alpaca" });
-    const sftSafe = await sft("sft_safe", cfg.sftSafe, safe, sftAlpaca);
+    const sftSafe = (await sft("sft_safe", cfg.sftSafe, safe, sftAlpacaRun)).model;
     if (all) await evaluate(ctx, sftSafe, { ...tags, method: "sft_safe" });
-    if (first) rms.set(seed, await rewardModels(ctx, preset, seed, sftAlpaca));
+    if (first) rms.set(seed, await rewardModels(ctx, preset, seed, sftAlpacaRun));
     const rm = rms.get(seed)!;
     const ppo = async (method: SafetyMethod, policy: Gpt, scorer: RewardModelScorer) => {
       const r = await timeInto(
