@@ -58,3 +58,27 @@ Deno.test("reproduce: a second run skips what is complete and writes the same re
     await Deno.remove(root, { recursive: true });
   }
 });
+
+Deno.test("reproduce: a failing section stops the run, names its log and the command to rerun it, and writes no report", async () => {
+  const root = await Deno.makeTempDir({ prefix: "reproduce-fail-" });
+  try {
+    const runs = join(root, "runs"), out = join(root, "paper");
+    await Deno.mkdir(runs, { recursive: true });
+    await Deno.writeTextFile(join(runs, "theory"), "a file where the theory runs' folder should be\n");
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", "experiments/reproduce.ts", "--scale", "tiny", "--only", "theory,synthetic", "--out", out],
+      env: { RUNS_DIR: runs, PROGRESS: "0", NO_COLOR: "1" },
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(r.stderr);
+    assert.notEqual(r.code, 0);
+    assert.match(text, /section 'theory' failed/);
+    assert.match(text, /Rerun it alone with: deno task theory --scale tiny/);
+    assert.match(text, /theory\.log/);
+    assert.doesNotMatch(text, /\[2\/2\]/, "the sections after the failing one do not run");
+    await assert.rejects(Deno.stat(out), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
