@@ -45,7 +45,7 @@ import { alreadyDone, RunDir } from "../util/run_dir.ts";
 import { evaluateCode } from "./code_eval.ts";
 import { codeModels } from "./code_models.ts";
 import { type EvalRecord, type Method } from "./code_summary.ts";
-import { CODE_SCALES, CODE_SCHEMA, type CodeConfig, testbedOptions } from "./code_config.ts";
+import { CODE_SCALES, CODE_SCHEMA, type CodeConfig, evalSettings, testbedOptions } from "./code_config.ts";
 import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
 
 /** The whole experiment state of one model size. */
@@ -69,18 +69,9 @@ async function evaluate(
   const sampler = new Sampler(model, { maxBatch: e.batch });
   const kept: Record<string, unknown> = {};
   for (const { set, split } of sets) {
-    const samples = set === "apps" ? e.samples : e.contestSamples;
-    const ks = (set === "apps" ? e.ks : e.contestKs).filter((k) => k <= samples);
+    const settings = evalSettings(e, set), { samples, ks } = settings;
     const key = new Rng(tags.seed).split(`eval-${tags.method}-${set}-${split}`);
-    const ev = await evaluateCode(sampler, ctx.tok, ctx.testbed, ctx.testbed.problems(set, split), {
-      samples,
-      ks,
-      submissions: e.submissions,
-      maxNewTokens: e.maxNewTokens,
-      temperature: e.temperature,
-      topK: e.topK,
-      keep: e.keep,
-    }, key);
+    const ev = await evaluateCode(sampler, ctx.tok, ctx.testbed, ctx.testbed.problems(set, split), settings, key);
     const { passAtK, kAtN, outcomes, seconds } = ev;
     ctx.records.push({ ...tags, set, split, passAtK, kAtN, outcomes, samples, seconds });
     kept[`${set}/${split}`] = ev.examples;

@@ -8,6 +8,7 @@ import { ITERATIVE_DPO_SCHEMA } from "../algorithms/iterative_dpo.ts";
 import { PPO_SCHEMA } from "../algorithms/ppo.ts";
 import { SFT_SCHEMA } from "../algorithms/sft.ts";
 import type { CodeTestbedOptions } from "../testbeds/code/mod.ts";
+import type { CodeEvalSettings } from "./code_eval.ts";
 import { type ConfigOf, mergeOverrides, opt, type Overrides } from "../util/config.ts";
 import type { Scale } from "../util/cli.ts";
 
@@ -74,6 +75,14 @@ export const CODE_SCHEMA = {
 
 /** The resolved config. */
 export type CodeConfig = ConfigOf<typeof CODE_SCHEMA>;
+
+/** The sampling and scoring settings of evaluateCode (experiments/code_eval.ts) on the APPS-style or contest set. */
+export function evalSettings(e: CodeConfig["eval"], set: "apps" | "contest"): CodeEvalSettings {
+  const samples = set === "apps" ? e.samples : e.contestSamples;
+  const ks = (set === "apps" ? e.ks : e.contestKs).filter((k) => k <= samples);
+  const { submissions, maxNewTokens, temperature, topK, keep } = e;
+  return { samples, ks, submissions, maxNewTokens, temperature, topK, keep };
+}
 
 /** The testbed's options from the config (the difficulty settings stay at the testbed's defaults: they were set
  * before any method was compared, see testbeds/code/options.ts). */

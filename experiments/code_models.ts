@@ -9,11 +9,10 @@ import type { Gpu } from "../kernels/gpu.ts";
 import { Rng } from "../kernels/rng.ts";
 import type { GptPresetName } from "../nn/gpt_config.ts";
 import { GoldScorer } from "../algorithms/scorer.ts";
-import { trainSft } from "../algorithms/sft.ts";
 import type { CodeTestbed } from "../testbeds/code/mod.ts";
 import type { WordTokenizer } from "../testbeds/tokenizer.ts";
 import type { CodeConfig } from "./code_config.ts";
-import { cachedModel, fingerprint, type Trained } from "./model_cache.ts";
+import { cachedSft, type Trained } from "./model_cache.ts";
 
 export type { Trained };
 import { timeInto } from "./run_common.ts";
@@ -52,31 +51,13 @@ export async function codeModels(
   const base = await timeInto(
     timings,
     `${preset}/base`,
-    async () =>
-      cachedModel(gpu, { kind: "code-base", parts: [baseCfg, await fingerprint([corpus, heldout])] }, async () => {
-        const r = await trainSft(gpu, baseCfg, { tokenizer: tok, train: corpus, heldout });
-        return { model: r.model, extra: { rows: r.rows } };
-      }),
+    () => cachedSft(gpu, "code-base", baseCfg, { tokenizer: tok, train: corpus, heldout }),
   );
   const sftData = testbed.sftExamples();
   const cut = Math.max(1, Math.floor(sftData.length * 0.05));
-  const sftFingerprint = await fingerprint(sftData);
-  const sft = (seed: number) => {
-    const sftCfg = { ...cfg.sft, preset, seed };
-    return timeInto(
-      timings,
-      `${preset}/sft`,
-      () =>
-        cachedModel(gpu, { kind: "code-sft", parts: [sftCfg, sftFingerprint, base.key] }, async () => {
-          const r = await trainSft(gpu, sftCfg, {
-            tokenizer: tok,
-            train: sftData.slice(cut),
-            heldout: sftData.slice(0, cut),
-          }, { init: base.model });
-          return { model: r.model, extra: { rows: r.rows } };
-        }),
-    );
-  };
+  const data = { tokenizer: tok, train: sftData.slice(cut), heldout: sftData.slice(0, cut) };
+  const sft = (seed: number) =>
+    timeInto(timings, `${preset}/sft`, () => cachedSft(gpu, "code-sft", { ...cfg.sft, preset, seed }, data, base));
   const trainPrompts = [
     ...new Set([...testbed.problems("apps", "train"), ...testbed.problems("contest", "train")].map((p) => p.prompt)),
   ];

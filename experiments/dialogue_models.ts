@@ -7,21 +7,15 @@
  */
 import type { Gpu } from "../kernels/gpu.ts";
 import { Rng } from "../kernels/rng.ts";
-import { trainRewardModel } from "../algorithms/reward_model.ts";
 import { RewardModelScorer } from "../algorithms/scorer.ts";
-import { trainSft } from "../algorithms/sft.ts";
 import type { AssistantTestbed, Request } from "../testbeds/assistant/mod.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
 import type { WordTokenizer } from "../testbeds/tokenizer.ts";
-import type { MetricRow } from "../util/run_dir.ts";
 import type { DialogueConfig } from "./dialogue_config.ts";
-import { type Cached, cachedModel, fingerprint, type Trained } from "./model_cache.ts";
+import { cachedRewardModel, cachedSft, type Trained, type TrainedRm } from "./model_cache.ts";
 
-export type { Trained };
+export type { Trained, TrainedRm };
 import { timeInto } from "./run_common.ts";
-
-/** A reward model with its held-out accuracy and margin (null without held-out pairs). */
-export type TrainedRm = Cached<{ rows: MetricRow[]; heldOut: { accuracy: number; margin: number } | null }>;
 
 /** The base and the evaluation RM, and the per-seed models. */
 export interface DialogueModels {
@@ -57,24 +51,15 @@ export async function dialogueModels(
   const base: Trained = await timeInto(
     timings,
     "base",
-    async () =>
-      cachedModel(gpu, { kind: "dialogue-base", parts: [baseCfg, await fingerprint([corpus, heldout])] }, async () => {
-        const r = await trainSft(gpu, baseCfg, { tokenizer: tok, train: corpus, heldout });
-        return { model: r.model, extra: { rows: r.rows } };
-      }),
+    () => cachedSft(gpu, "dialogue-base", baseCfg, { tokenizer: tok, train: corpus, heldout }),
   );
-  const rmOf = async (
+  const rmOf = (
     kind: string,
-    cfgRm: DialogueConfig["rm"],
+    config: DialogueConfig["rm"],
     init: Trained,
     train: PreferencePair[],
-    held: PreferencePair[],
-  ) =>
-    cachedModel(gpu, { kind, parts: [cfgRm, await fingerprint([train, held]), init.key] }, async () => {
-      const r = await trainRewardModel(gpu, { tokenizer: tok, train, heldOut: held, config: cfgRm, init: init.model });
-      const heldOut = r.heldOut ? { accuracy: r.heldOut.accuracy, margin: r.heldOut.margin } : null;
-      return { model: r.model, extra: { rows: r.metrics, heldOut } };
-    });
+    heldOut: PreferencePair[],
+  ) => cachedRewardModel(gpu, kind, { tokenizer: tok, train, heldOut, config, init });
   // The evaluation RM: validation requests only; its accuracy on test requests.
   const evalRmTrain = testbed.goldPairs("validation", cfg.testbed.evalRmPairs);
   const evalRm: TrainedRm = await timeInto(
@@ -90,28 +75,19 @@ export async function dialogueModels(
       ),
   );
   const chosen = testbed.hhPairs().map((p) => ({ prompt: p.prompt, response: p.chosen }));
-  const cut = Math.ceil(chosen.length * 0.05), chosenPrint = await fingerprint(chosen);
+  const cut = Math.ceil(chosen.length * 0.05);
+  const data = { tokenizer: tok, train: chosen.slice(cut), heldout: chosen.slice(0, cut) };
   return {
     base,
     evalRm,
     evalScorer: new RewardModelScorer(evalRm.model, tok, { name: "eval-rm" }),
     evalRmTrain,
-    sft: (seed) => {
-      const sftCfg = { ...cfg.sft, preset: cfg.preset, seed };
-      return timeInto(
+    sft: (seed) =>
+      timeInto(
         timings,
         "sft",
-        () =>
-          cachedModel(gpu, { kind: "dialogue-sft", parts: [sftCfg, chosenPrint, base.key] }, async () => {
-            const r = await trainSft(gpu, sftCfg, {
-              tokenizer: tok,
-              train: chosen.slice(cut),
-              heldout: chosen.slice(0, cut),
-            }, { init: base.model });
-            return { model: r.model, extra: { rows: r.rows } };
-          }),
-      );
-    },
+        () => cachedSft(gpu, "dialogue-sft", { ...cfg.sft, preset: cfg.preset, seed }, data, base),
+      ),
     rm: async (seed, sft, name, data) => {
       const n = Math.ceil(data.length * 0.05);
       const rm = await timeInto(

@@ -28,6 +28,10 @@ import type { Gpu } from "../kernels/gpu.ts";
 import { checkpointDir, loadCheckpoint, saveCheckpoint } from "../nn/checkpoint.ts";
 import { Gpt } from "../nn/gpt.ts";
 import type { GptConfig } from "../nn/gpt_config.ts";
+import { type RewardModelConfig, trainRewardModel } from "../algorithms/reward_model.ts";
+import { type SftConfig, type SftData, trainSft } from "../algorithms/sft.ts";
+import type { PreferencePair } from "../testbeds/sanity.ts";
+import type { Tokenizer } from "../testbeds/tokenizer.ts";
 import { atomicWriteJson, exists, readJson } from "../util/fs.ts";
 import { type MetricRow, runsRoot } from "../util/run_dir.ts";
 import { fingerprint, sourceFingerprint } from "../util/source.ts";
@@ -44,6 +48,9 @@ export interface CacheKey {
 
 /** A trained model with the metrics rows of its training (what the experiments store). */
 export type Trained = Cached<{ rows: MetricRow[] }>;
+
+/** A reward model with its held-out accuracy and margin (null without held-out pairs). */
+export type TrainedRm = Cached<{ rows: MetricRow[]; heldOut: { accuracy: number; margin: number } | null }>;
 
 /** A model from the store. */
 export interface Cached<T> {
@@ -101,4 +108,38 @@ export async function cachedModel<T>(
     await atomicWriteJson(extraFile, { key: hash, kind: key.kind, config: model.config, extra });
   }
   return { model, extra, key: hash, hit: false };
+}
+
+/**
+ * An SFT run (algorithms/sft.ts `trainSft`) through the store: keyed by its config, its tokenizer and data, and the
+ * model it starts from.
+ */
+export async function cachedSft(
+  gpu: Gpu,
+  kind: string,
+  cfg: SftConfig,
+  data: SftData,
+  init?: Trained,
+): Promise<Trained> {
+  const parts = [cfg, await fingerprint([data.tokenizer.toJSON(), data.train, data.heldout]), init?.key ?? null];
+  return cachedModel(gpu, { kind, parts }, async () => {
+    const r = await trainSft(gpu, cfg, data, init ? { init: init.model } : {});
+    return { model: r.model, extra: { rows: r.rows } };
+  });
+}
+
+/** A reward model (algorithms/reward_model.ts) through the store, keyed as {@link cachedSft}. */
+export async function cachedRewardModel(gpu: Gpu, kind: string, o: {
+  tokenizer: Tokenizer;
+  train: readonly PreferencePair[];
+  heldOut: readonly PreferencePair[];
+  config: RewardModelConfig;
+  init: Trained;
+}): Promise<TrainedRm> {
+  const parts = [o.config, await fingerprint([o.tokenizer.toJSON(), o.train, o.heldOut]), o.init.key];
+  return cachedModel(gpu, { kind, parts }, async () => {
+    const r = await trainRewardModel(gpu, { ...o, init: o.init.model });
+    const heldOut = r.heldOut ? { accuracy: r.heldOut.accuracy, margin: r.heldOut.margin } : null;
+    return { model: r.model, extra: { rows: r.metrics, heldOut } };
+  });
 }

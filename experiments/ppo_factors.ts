@@ -38,7 +38,7 @@ import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { resolveConfig } from "../util/config.ts";
 import { parseExperimentArgs, runMain, type Scale } from "../util/cli.ts";
 import { alreadyDone, RunDir } from "../util/run_dir.ts";
-import { CODE_SCALES, CODE_SCHEMA, testbedOptions } from "./code_config.ts";
+import { CODE_SCALES, CODE_SCHEMA, evalSettings, testbedOptions } from "./code_config.ts";
 import { evaluateCode } from "./code_eval.ts";
 import { codeModels } from "./code_models.ts";
 import { DIALOGUE_SCALES, DIALOGUE_SCHEMA } from "./dialogue_config.ts";
@@ -134,34 +134,10 @@ async function runCode(ctx: Context, six: ReturnType<typeof sixConfigs>["code"],
   const table3 = new Set(rows.filter((r) => r.uses.includes("table3")).map((r) => `ppo_${r.id}`).concat("sft"));
   const evaluate = async (model: Gpt, seed: number, method: string) => {
     const t0 = performance.now(), sampler = new Sampler(model, { maxBatch: e.batch });
-    const settings = (samples: number, ks: readonly number[]) => ({
-      samples,
-      ks: ks.filter((k) => k <= samples),
-      submissions: e.submissions,
-      maxNewTokens: e.maxNewTokens,
-      temperature: e.temperature,
-      topK: e.topK,
-      keep: e.keep,
-    });
     const key = new Rng(seed).split(`eval-${method}`);
-    const apps = await evaluateCode(
-      sampler,
-      tok,
-      testbed,
-      testbed.problems("apps", "test"),
-      settings(e.samples, e.ks),
-      key.split("apps"),
-    );
-    const contest = table3.has(method)
-      ? await evaluateCode(
-        sampler,
-        tok,
-        testbed,
-        testbed.problems("contest", "test"),
-        settings(e.contestSamples, e.contestKs),
-        key.split("contest"),
-      )
-      : null;
+    const on = (set: "apps" | "contest") =>
+      evaluateCode(sampler, tok, testbed, testbed.problems(set, "test"), evalSettings(e, set), key.split(set));
+    const apps = await on("apps"), contest = table3.has(method) ? await on("contest") : null;
     sampler.destroy();
     ctx.records.push({
       testbed: "code",

@@ -36,9 +36,7 @@ import { Sampler } from "../nn/sampler.ts";
 import { trainDpo } from "../algorithms/dpo.ts";
 import { trainIterativeDpo } from "../algorithms/iterative_dpo.ts";
 import { trainPpo } from "../algorithms/ppo.ts";
-import { trainRewardModel } from "../algorithms/reward_model.ts";
 import { RewardModelScorer } from "../algorithms/scorer.ts";
-import { trainSft } from "../algorithms/sft.ts";
 import { AssistantTestbed, type PairFilter } from "../testbeds/assistant/mod.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { parseExperimentArgs, runMain } from "../util/cli.ts";
@@ -47,7 +45,7 @@ import { parsePresets } from "./code.ts";
 import { evaluateSafety } from "./safety_eval.ts";
 import { SAFETY_SCALES, SAFETY_SCHEMA, type SafetyConfig } from "./safety_config.ts";
 import type { SafetyMethod, SafetyRecord } from "./safety_summary.ts";
-import { cachedModel, fingerprint, type Trained } from "./model_cache.ts";
+import { cachedRewardModel, cachedSft, type Trained } from "./model_cache.ts";
 import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
 
 interface Context {
@@ -91,13 +89,12 @@ async function rewardModels(ctx: Context, preset: string, seed: number, init: Tr
     new Rng(cfg.testbed.seed).split(`rm-split-${name}`).shuffle(pairs);
     const nHeld = Math.max(1, Math.round(pairs.length * cfg.testbed.heldoutPairs));
     const [train, heldOut, config] = [pairs.slice(nHeld), pairs.slice(0, nHeld), { ...cfg.rm, seed }];
-    const key = { kind: `safety-rm-${name}`.replace("_", "-"), parts: [config, await fingerprint(pairs), init.key] };
-    const r = await timeInto(ctx.timings, `${preset}/rm`, () =>
-      cachedModel(gpu, key, async () => {
-        const t = await trainRewardModel(gpu, { tokenizer: tok, train, heldOut, config, init: init.model });
-        const held = t.heldOut ? { accuracy: t.heldOut.accuracy, margin: t.heldOut.margin } : null;
-        return { model: t.model, extra: { rows: t.metrics, heldOut: held } };
-      }));
+    const kind = `safety-rm-${name}`.replace("_", "-");
+    const r = await timeInto(
+      ctx.timings,
+      `${preset}/rm`,
+      () => cachedRewardModel(gpu, kind, { tokenizer: tok, train, heldOut, config, init }),
+    );
     await logPhaseRows(ctx.run, { preset, seed, phase: `rm_${name}` }, r.extra.rows);
     const h = r.extra.heldOut;
     (ctx.rewardModels[name] ??= []).push({ accuracy: h?.accuracy ?? null, margin: h?.margin ?? null });
@@ -116,11 +113,7 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
   const baseRun: Trained = await timeInto(
     ctx.timings,
     `${preset}/base`,
-    async () =>
-      cachedModel(gpu, { kind: "safety-base", parts: [baseCfg, await fingerprint([corpus, heldout])] }, async () => {
-        const r = await trainSft(gpu, baseCfg, { tokenizer: tok, train: corpus, heldout });
-        return { model: r.model, extra: { rows: r.rows } };
-      }),
+    () => cachedSft(gpu, "safety-base", baseCfg, { tokenizer: tok, train: corpus, heldout }),
   );
   await logPhaseRows(ctx.run, { preset, seed: cfg.seed0, phase: "base" }, baseRun.extra.rows);
   const all = first || !cfg.table6Methods;
@@ -139,13 +132,12 @@ async function runPreset(ctx: Context, preset: GptPresetName, first: boolean, rm
   for (let i = 0; i < cfg.seeds; i++) {
     const seed = cfg.seed0 + i, tags = { preset, seed };
     const sft = async (phase: string, c: typeof cfg.sftAlpaca, data: typeof alpaca, init: Trained) => {
-      const sftCfg = { ...c, preset, seed };
-      const key = { kind: `safety-${phase}`.replace("_", "-"), parts: [sftCfg, await fingerprint(data), init.key] };
-      const r: Trained = await timeInto(ctx.timings, `${preset}/${phase}`, () =>
-        cachedModel(gpu, key, async () => {
-          const t = await trainSft(gpu, sftCfg, { tokenizer: tok, ...heldoutOf(data) }, { init: init.model });
-          return { model: t.model, extra: { rows: t.rows } };
-        }));
+      const kind = `safety-${phase}`.replace("_", "-");
+      const r = await timeInto(
+        ctx.timings,
+        `${preset}/${phase}`,
+        () => cachedSft(gpu, kind, { ...c, preset, seed }, { tokenizer: tok, ...heldoutOf(data) }, init),
+      );
       await logPhaseRows(ctx.run, { ...tags, phase }, r.extra.rows);
       return r;
     };
