@@ -22,10 +22,8 @@ import { getGpu } from "../kernels/gpu.ts";
 import { Rng } from "../kernels/rng.ts";
 import type { Gpt } from "../nn/gpt.ts";
 import { cloneGpt } from "../nn/gpt_copy.ts";
-import { Sampler } from "../nn/sampler.ts";
 import { trainDpo } from "../algorithms/dpo.ts";
 import { trainIterativeDpo } from "../algorithms/iterative_dpo.ts";
-import { sampleResponses } from "../algorithms/policy_eval.ts";
 import { trainPpo } from "../algorithms/ppo.ts";
 import { trainPro } from "../algorithms/pro.ts";
 import { trainRrhf } from "../algorithms/rrhf.ts";
@@ -34,7 +32,6 @@ import {
   AssistantTestbed,
   goldVerdict,
   HELPFUL_BASE_KINDS,
-  hhUtility,
   judgeTwice,
   type PairVerdict,
   type Request,
@@ -45,7 +42,7 @@ import { parseExperimentArgs, runMain } from "../util/cli.ts";
 import { alreadyDone, RunDir } from "../util/run_dir.ts";
 import { DIALOGUE_SCALES, DIALOGUE_SCHEMA, type DialogueConfig } from "./dialogue_config.ts";
 import type { Comparison, DialogueMethod, DialogueRecord } from "./dialogue_summary.ts";
-import { type DialogueModels, dialogueModels, judgePrompts } from "./dialogue_models.ts";
+import { type DialogueModels, dialogueModels, judgePrompts, scoreOnJudgePrompts } from "./dialogue_models.ts";
 import { logPhaseRows, reportedChoices, timeInto } from "./run_common.ts";
 
 interface Context {
@@ -64,27 +61,19 @@ interface Context {
 
 /** Samples each judge prompt `samples` times; returns the first response per prompt and records the scores. */
 async function evaluate(ctx: Context, model: Gpt, seed: number, method: DialogueMethod): Promise<string[]> {
-  const e = ctx.cfg.eval, sampler = new Sampler(model, { maxBatch: e.batch });
-  const prompts = ctx.judged.flatMap((j) => Array<string>(e.samples).fill(j.request.text));
-  const out = await sampleResponses(sampler, ctx.tok, prompts, {
-    maxNewTokens: e.maxNewTokens,
-    temperature: e.temperature,
-  }, new Rng(seed).split(`eval-${method}`));
-  sampler.destroy();
-  const scores = await ctx.evalRm.score(prompts, out.responses);
-  const labels = ctx.testbed.options.labels;
-  const utility = out.responses.map((y, i) =>
-    hhUtility(ctx.testbed.world, ctx.judged[Math.floor(i / e.samples)].request, y, labels)
+  const { evalReward, goldUtility, first, kept } = await scoreOnJudgePrompts(
+    model,
+    ctx.testbed,
+    ctx.tok,
+    ctx.judged,
+    ctx.evalRm,
+    ctx.cfg.eval,
+    new Rng(seed).split(`eval-${method}`),
   );
-  const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
-  ctx.records.push({ seed, method, evalReward: mean(scores), goldUtility: mean(utility) });
-  const first = ctx.judged.map((_, i) => out.responses[i * e.samples]);
-  await ctx.run.writeJson(
-    `samples/seed${seed}-${method}.json`,
-    first.slice(0, e.keep).map((response, i) => ({ prompt: ctx.judged[i].request.text, response })),
-  );
+  ctx.records.push({ seed, method, evalReward, goldUtility });
+  await ctx.run.writeJson(`samples/seed${seed}-${method}.json`, kept);
   console.error(
-    `  seed ${seed} ${method.padEnd(14)} eval reward ${mean(scores).toFixed(3)} gold ${mean(utility).toFixed(2)}`,
+    `  seed ${seed} ${method.padEnd(14)} eval reward ${evalReward.toFixed(3)} gold ${goldUtility.toFixed(2)}`,
   );
   return first;
 }

@@ -8,7 +8,10 @@
 import type { Gpu } from "../kernels/gpu.ts";
 import { Rng } from "../kernels/rng.ts";
 import { RewardModelScorer } from "../algorithms/scorer.ts";
-import type { AssistantTestbed, Request } from "../testbeds/assistant/mod.ts";
+import { type AssistantTestbed, hhUtility, type Request } from "../testbeds/assistant/mod.ts";
+import type { Gpt } from "../nn/gpt.ts";
+import { Sampler } from "../nn/sampler.ts";
+import { sampleResponses } from "../algorithms/policy_eval.ts";
 import type { PreferencePair } from "../testbeds/sanity.ts";
 import type { WordTokenizer } from "../testbeds/tokenizer.ts";
 import type { DialogueConfig } from "./dialogue_config.ts";
@@ -107,4 +110,42 @@ export function judgePrompts(testbed: AssistantTestbed, n: number): { request: R
     .map((p) => ({ request: testbed.request(p.prompt)!, chosen: p.chosen }));
   if (judged.length < n) throw new RangeError(`Dialogue: only ${judged.length} untied judge prompts of ${n} asked`);
   return judged;
+}
+
+/** What {@link scoreOnJudgePrompts} returns. */
+export interface JudgePromptScores {
+  /** The evaluation RM's mean score and the mean gold HH utility over every sample. */
+  evalReward: number;
+  goldUtility: number;
+  /** The first response to each judge prompt (the one the judges compare). */
+  first: string[];
+  /** The first `keep` of them with their prompts, as samples/ keeps them. */
+  kept: { prompt: string; response: string }[];
+}
+
+/** Samples each judge prompt `e.samples` times from `model` and scores every response (Table 4's reward). */
+export async function scoreOnJudgePrompts(
+  model: Gpt,
+  testbed: AssistantTestbed,
+  tok: WordTokenizer,
+  judged: { request: Request }[],
+  evalScorer: RewardModelScorer,
+  e: DialogueConfig["eval"],
+  key: Rng,
+): Promise<JudgePromptScores> {
+  const sampler = new Sampler(model, { maxBatch: e.batch });
+  const prompts = judged.flatMap((j) => Array<string>(e.samples).fill(j.request.text));
+  const out = await sampleResponses(sampler, tok, prompts, {
+    maxNewTokens: e.maxNewTokens,
+    temperature: e.temperature,
+  }, key);
+  sampler.destroy();
+  const scores = await evalScorer.score(prompts, out.responses);
+  const utility = out.responses.map((y, i) =>
+    hhUtility(testbed.world, judged[Math.floor(i / e.samples)].request, y, testbed.options.labels)
+  );
+  const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
+  const first = judged.map((_, i) => out.responses[i * e.samples]);
+  const kept = first.slice(0, e.keep).map((response, i) => ({ prompt: judged[i].request.text, response }));
+  return { evalReward: mean(scores), goldUtility: mean(utility), first, kept };
 }

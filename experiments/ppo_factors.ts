@@ -30,9 +30,8 @@ import { cloneGpt } from "../nn/gpt_copy.ts";
 import { Sampler } from "../nn/sampler.ts";
 import { trainDpo } from "../algorithms/dpo.ts";
 import { trainIterativeDpo } from "../algorithms/iterative_dpo.ts";
-import { sampleResponses } from "../algorithms/policy_eval.ts";
 import { trainPpo } from "../algorithms/ppo.ts";
-import { AssistantTestbed, hhUtility } from "../testbeds/assistant/mod.ts";
+import { AssistantTestbed } from "../testbeds/assistant/mod.ts";
 import { CodeTestbed } from "../testbeds/code/mod.ts";
 import { WordTokenizer } from "../testbeds/tokenizer.ts";
 import { resolveConfig } from "../util/config.ts";
@@ -42,7 +41,7 @@ import { CODE_SCALES, CODE_SCHEMA, evalSettings, testbedOptions } from "./code_c
 import { evaluateCode } from "./code_eval.ts";
 import { codeModels } from "./code_models.ts";
 import { DIALOGUE_SCALES, DIALOGUE_SCHEMA } from "./dialogue_config.ts";
-import { dialogueModels, judgePrompts } from "./dialogue_models.ts";
+import { dialogueModels, judgePrompts, scoreOnJudgePrompts } from "./dialogue_models.ts";
 import { PPO_FACTORS_SCALES, PPO_FACTORS_SCHEMA, type PpoFactorsConfig } from "./ppo_factors_config.ts";
 import { checkRowDiffs, type PpoRow, ppoRows } from "./ppo_factors_rows.ts";
 import type { FactorRecord, FactorRowRecord, FactorTestbed, PpoFactorsSummary } from "./ppo_factors_summary.ts";
@@ -56,8 +55,6 @@ interface Context {
   records: FactorRecord[];
   timings: Record<string, number>;
 }
-
-const mean = (xs: ArrayLike<number>) => Array.from(xs).reduce((a, b) => a + b, 0) / xs.length;
 
 /** The §6 experiment's config at `scale` (its presets, no overrides: §5 uses §6's models as they are). */
 function sixConfigs(scale: Scale) {
@@ -75,26 +72,20 @@ async function runDialogue(ctx: Context, six: ReturnType<typeof sixConfigs>["dia
   const models = await dialogueModels(gpu, six, testbed, tok, t);
   await logPhaseRows(ctx.run, { testbed: "dialogue", seed: six.seed0, phase: "base" }, models.base.extra.rows);
   const judged = judgePrompts(testbed, six.testbed.judgePrompts), e = six.eval;
-  const prompts = judged.flatMap((j) => Array<string>(e.samples).fill(j.request.text));
   const evaluate = async (model: Gpt, seed: number, method: string) => {
-    const t0 = performance.now(), sampler = new Sampler(model, { maxBatch: e.batch });
-    const out = await sampleResponses(sampler, tok, prompts, {
-      maxNewTokens: e.maxNewTokens,
-      temperature: e.temperature,
-    }, new Rng(seed).split(`eval-${method}`));
-    sampler.destroy();
-    const scores = await models.evalScorer.score(prompts, out.responses);
-    const utility = out.responses.map((y, i) =>
-      hhUtility(testbed.world, judged[Math.floor(i / e.samples)].request, y, testbed.options.labels)
-    );
-    const evalReward = mean(scores), goldUtility = mean(utility), seconds = (performance.now() - t0) / 1000;
-    ctx.records.push({ testbed: "dialogue", seed, method, evalReward, goldUtility, seconds });
-    const kept = judged.slice(0, e.keep).map((j, i) => ({
-      prompt: j.request.text,
-      response: out.responses[i * e.samples],
-    }));
-    await ctx.run.writeJson(`samples/dialogue-seed${seed}-${method}.json`, kept);
-    console.error(`  dialogue seed ${seed} ${method.padEnd(18)} eval reward ${evalReward.toFixed(3)}`);
+    const t0 = performance.now(), key = new Rng(seed).split(`eval-${method}`);
+    const r = await scoreOnJudgePrompts(model, testbed, tok, judged, models.evalScorer, e, key);
+    const seconds = (performance.now() - t0) / 1000;
+    ctx.records.push({
+      testbed: "dialogue",
+      seed,
+      method,
+      evalReward: r.evalReward,
+      goldUtility: r.goldUtility,
+      seconds,
+    });
+    await ctx.run.writeJson(`samples/dialogue-seed${seed}-${method}.json`, r.kept);
+    console.error(`  dialogue seed ${seed} ${method.padEnd(18)} eval reward ${r.evalReward.toFixed(3)}`);
   };
   const pairs = testbed.hhPairs(), trainPrompts = testbed.prompts("train").map((r) => r.text);
   const task = { tokenizer: tok, prompt: (r: Rng) => trainPrompts[r.int(trainPrompts.length)] };
