@@ -8,6 +8,8 @@
  * Environment:
  * - `WEBGPU_ADAPTER=high-performance|low-power|fallback` picks the adapter (default: high-performance).
  * - `DENO_WEBGPU_BACKEND=vulkan|gl|metal|dx12` is read by Deno itself to force a backend (never set it empty).
+ * - `LP_NATIVE_VECTOR_WIDTH=128|256|512` is llvmpipe's SIMD width; unset, it is set to 512 on a CPU with AVX-512
+ *   before the adapter is created (see `vector_width.ts`).
  *
  * @example
  * ```ts
@@ -19,6 +21,7 @@
  */
 import { type DType, Tensor, type TypedArrayOf } from "./tensor.ts";
 import { StepEncoder } from "./encoder.ts";
+import { chooseVectorWidth, type VectorWidthChoice } from "./vector_width.ts";
 
 /** What a run records about the adapter it ran on. */
 export interface AdapterRecord {
@@ -35,6 +38,8 @@ export interface AdapterRecord {
   preference: string;
   features: string[];
   limits: Record<string, number>;
+  /** llvmpipe's vector width as we asked for it (`LP_NATIVE_VECTOR_WIDTH`), and why; no driver but llvmpipe reads it. */
+  vectorWidth: VectorWidthChoice;
   deno: string;
   os: string;
 }
@@ -218,6 +223,7 @@ function preferenceFromEnv(): GpuOptions["preference"] {
 export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
   const preference = options.preference ?? preferenceFromEnv() ?? "high-performance";
   if (!("gpu" in navigator) || !navigator.gpu) throw new NoAdapterError();
+  const vectorWidth = chooseVectorWidth(); // Mesa reads it when the first adapter is created
   const adapter = await navigator.gpu.requestAdapter(
     preference === "fallback" ? { forceFallbackAdapter: true } : { powerPreference: preference },
   );
@@ -244,6 +250,7 @@ export async function createGpu(options: GpuOptions = {}): Promise<Gpu> {
     preference,
     features: [...adapter.features].sort(),
     limits,
+    vectorWidth,
     deno: Deno.version.deno,
     os: `${Deno.build.os}-${Deno.build.arch}`,
   };
