@@ -170,13 +170,32 @@ export function printTable(header: readonly string[], rows: readonly (readonly s
 
 /** Where a Python peer was not available, and how to get it. */
 export const PYTHON_PEER_HELP =
-  "on Debian: apt-get install python3-numpy python3-torch libopenblas0-pthread (without libopenblas0-pthread, " +
+  "on Debian: apt-get install python3-numpy python3-torch libopenblas0-pthread python3-threadpoolctl (without " +
+  "libopenblas0-pthread, " +
   "numpy and torch fall back to the reference BLAS at a few GFLOP/s)";
+
+/**
+ * Variables some machines set that hold OpenBLAS below its best on this CPU (ours set `OPENBLAS_CORETYPE=Haswell`,
+ * AVX2, on an AVX-512 CPU, and a small `OPENBLAS_L2_SIZE`). Peers are started without them, so they are measured
+ * as a user who installs numpy or PyTorch gets them; only the peer's process loses them, never ours or the tests'.
+ */
+export const PEER_ENV_UNSET = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] as const;
+
+/** This process's environment without {@link PEER_ENV_UNSET}, and the values removed (recorded with the peer). */
+export function peerEnv(): { env: Record<string, string>; unset: Record<string, string> } {
+  const env = Deno.env.toObject(), unset: Record<string, string> = {};
+  for (const k of PEER_ENV_UNSET) {
+    if (k in env) [unset[k]] = [env[k], delete env[k]];
+  }
+  return { env, unset };
+}
 
 /** A running Python peer that answers one JSON line per JSON line it is sent (see bench/peers/matmul_peer.py). */
 export interface PythonPeer<Info, Answer> {
   /** The peer's answer to its configuration (versions, what is missing). */
   info: Info;
+  /** The variables removed from the peer's environment, with their values here ({@link peerEnv}). */
+  envUnset: Record<string, string>;
   /** Sends one request and waits for its answer. */
   ask(request: unknown): Promise<Answer>;
   /** Closes the peer's stdin and waits for it to exit. */
@@ -186,7 +205,7 @@ export interface PythonPeer<Info, Answer> {
 /**
  * Starts `/usr/bin/python3 script`, sends `config` as its first line and reads the info line it answers. Returns
  * the reason instead when Python is missing or the script fails to start (its last stderr line), so a benchmark can
- * say what is absent (and add {@link PYTHON_PEER_HELP}). A long-running peer lets a benchmark time the peer right
+ * say what is absent (and add {@link PYTHON_PEER_HELP}). The peer runs without {@link PEER_ENV_UNSET}. A long-running peer lets a benchmark time the peer right
  * after its own kernel, under the same load.
  */
 export async function startPythonPeer<Info, Answer>(
@@ -195,8 +214,16 @@ export async function startPythonPeer<Info, Answer>(
   python = "/usr/bin/python3",
 ): Promise<PythonPeer<Info, Answer> | { missing: string }> {
   let child: Deno.ChildProcess;
+  const { env, unset } = peerEnv();
   try {
-    child = new Deno.Command(python, { args: [script], stdin: "piped", stdout: "piped", stderr: "piped" }).spawn();
+    child = new Deno.Command(python, {
+      args: [script],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+      env,
+      clearEnv: true,
+    }).spawn();
   } catch (e) {
     return { missing: `${python} cannot be run (${(e as Error).message})` };
   }
@@ -214,6 +241,7 @@ export async function startPythonPeer<Info, Answer>(
     const info = await receive() as Info;
     return {
       info,
+      envUnset: unset,
       ask: async (request) => (await send(request), await receive() as Answer),
       close: async () => {
         await writer.close();

@@ -11,7 +11,9 @@
  *   of its backward; batch × context rows; LM head over `--vocab` tokens), with the variant each one picked;
  * - the same products on the CPU: a blocked TypeScript loop (bench/peers/matmul_ts.ts, always), and numpy and
  *   PyTorch (bench/peers/matmul_peer.py, one /usr/bin/python3 process asked right after the GPU ran the same
- *   product, so both see the same load) when present, as ratios; a missing peer is named with how to install it;
+ *   product, so both see the same load) when present, as ratios; a missing peer is named with how to install it.
+ *   The peers run at their best: without the OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE some machines set (common.ts
+ *   `PEER_ENV_UNSET`), and the OpenBLAS kernel they run is printed and recorded;
  * - for square products, GFLOP per CPU-second of this process (llvmpipe runs on its threads), a measure that a
  *   shared machine disturbs much less than wall time.
  *
@@ -119,6 +121,8 @@ interface PeerInfo {
   libblas: string;
   numpy: { version: string } | { missing: string };
   torch: { version: string; threads: number; blas: string } | { missing: string };
+  /** The BLAS kernel OpenBLAS picked for this CPU, from threadpoolctl (bench/peers/blas_info.py). */
+  blas_kernel: string;
 }
 const peer = args["no-peer"] ? { missing: "--no-peer was given" } : await startPythonPeer<
   PeerInfo,
@@ -127,6 +131,10 @@ const peer = args["no-peer"] ? { missing: "--no-peer was given" } : await startP
   threads: navigator.hardwareConcurrency,
   budget_ms: budgetMs,
 }, args.python);
+if (!("missing" in peer)) {
+  const unset = Object.entries(peer.envUnset).map(([k, v]) => `${k}=${v}`).join(" ") || "nothing";
+  console.log(`peers: BLAS ${peer.info.blas_kernel} (their environment without ${unset})`);
+}
 for (const lib of ["numpy", "torch"] as const) {
   const why = "missing" in peer ? peer.missing : "missing" in peer.info[lib] ? peer.info[lib].missing : undefined;
   if (why) console.log(`${lib} peer missing (${why}); ${PYTHON_PEER_HELP}`);
@@ -275,7 +283,7 @@ const file = await writeRecord(gpu, "kernels", {
   queue: costs,
   autotuneSeconds: tuneS,
   variants: VARIANT_NAMES,
-  peers: "missing" in peer ? peer : peer.info,
+  peers: "missing" in peer ? peer : { ...peer.info, env_unset: peer.envUnset },
   rows,
   summary,
   loadavgBefore: loadBefore,

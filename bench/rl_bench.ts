@@ -10,7 +10,8 @@
  * pretraining and 40 SFT steps: the answers have their SFT lengths; what the policy says does not change the cost), PPO
  * with the paper's four models (actor, reference, critic initialised from the reward model, and the reward model
  * scoring on the GPU; PAPER.md §9.5) and GRPO (no critic, groups of 8), at B rollouts of width T = 7 prompt + 10 new
- * tokens, 4 mini-batches; each iteration is timed by wall clock with its metrics read back (one round trip at the end
+ * tokens, 4 mini-batches; then two PPO iterations with every dispatch timed (GPU timestamps), the GPU time split by
+ * phase (generation, scoring, training) and kernel; each iteration is timed by wall clock with its metrics read back (one round trip at the end
  * of the training submit, so the phases do not overlap), after `--warmup` untimed iterations that compile the
  * pipelines; the median over `--iterations` counts. Achieved GFLOP/s of generation and of the training submit come from
  * analytic model FLOPs (algorithms/flops.ts). Matmuls are autotuned for the models' shapes first. Ablation rows: the
@@ -71,7 +72,39 @@ function perf(history: MetricRow[], genFlops: number, trainFlops: number) {
   };
 }
 
+/** A profiler (kernels/gpu.ts `Gpu.profiler`) that sums GPU time by phase and, within a phase, by kernel. */
+class PhaseProfile {
+  readonly phases = new Map<string, { ms: number; dispatches: number; kernels: Map<string, number> }>();
+  record(label: string, timings: readonly { kernel: string; ms: number }[]): void {
+    const phase = /sampler/.test(label)
+      ? "generation"
+      : /score/.test(label)
+      ? "scoring"
+      : /train/.test(label)
+      ? "training"
+      : label;
+    const p = this.phases.get(phase) ?? { ms: 0, dispatches: 0, kernels: new Map() };
+    for (const t of timings) {
+      p.ms += t.ms;
+      p.dispatches++;
+      p.kernels.set(t.kernel, (p.kernels.get(t.kernel) ?? 0) + t.ms);
+    }
+    this.phases.set(phase, p);
+  }
+  /** Per iteration: each phase's GPU ms and dispatches, and its `top` kernels. */
+  summary(iterations: number, top = 8) {
+    return [...this.phases].map(([phase, p]) => ({
+      phase,
+      ms: p.ms / iterations,
+      dispatches: p.dispatches / iterations,
+      kernels: [...p.kernels].sort((a, b) => b[1] - a[1]).slice(0, top)
+        .map(([kernel, ms]) => ({ kernel, ms: ms / iterations, share: ms / p.ms })),
+    }));
+  }
+}
+
 const throughput: Record<string, unknown>[] = [];
+const profiles: Record<string, unknown>[] = [];
 for (const preset of presets) {
   if (!GPT_PRESETS[preset]) {
     throw new RangeError(`Unknown preset '${preset}'; known: ${Object.keys(GPT_PRESETS).join(", ")}`);
@@ -105,6 +138,23 @@ for (const preset of presets) {
     const row = { preset, algo, batch: B, width: T, minibatches: M, matmulClassesTuned: tuned.size };
     throughput.push({ ...row, ...perf(h, gen, flops[algo]) });
   }
+  // Where a PPO iteration's GPU time goes: a short run with every submit profiled (timestamps per dispatch).
+  if (gpu.hasTimestamps) {
+    const prof = new PhaseProfile(), n = 2;
+    gpu.profiler = prof;
+    const cfg = resolveConfig(PPO_SCHEMA, {
+      sets: [
+        `iterations=${n}`,
+        `maxPromptLen=${MAX_PROMPT}`,
+        `generation.maxNewTokens=${MAX_NEW}`,
+        `batchSize=${B}`,
+        `minibatches=${M}`,
+      ],
+    });
+    await trainPpo(cfg, { policy, task, scorer: rmScorer, rewardModel: rm });
+    gpu.profiler = null;
+    profiles.push({ preset, algo: "PPO", phases: prof.summary(n) });
+  }
   rmScorer.destroy();
 }
 console.log(`\nRL iterations on the sanity task, ${B} rollouts of width ${MAX_PROMPT + MAX_NEW}, ${M} mini-batches`);
@@ -136,6 +186,16 @@ printTable(
     fmt(r.trainGflops as number, 2),
   ]),
 );
+
+for (const p of profiles) {
+  console.log(`\nGPU time of one PPO iteration at ${p.preset}, by phase and kernel (timestamps per dispatch)`);
+  for (const ph of p.phases as ReturnType<PhaseProfile["summary"]>) {
+    console.log(`  ${ph.phase}: ${fmt(ph.ms, 1)} ms in ${fmt(ph.dispatches, 0)} dispatches`);
+    for (const k of ph.kernels) {
+      console.log(`    ${k.kernel.padEnd(36)} ${fmt(k.ms, 2).padStart(8)} ms  ${fmt(100 * k.share, 0).padStart(3)}%`);
+    }
+  }
+}
 
 // The switches of Table 3 on the test-scale sanity run: same SFT policy, same seed, one factor changed at a time.
 const ablation: Record<string, unknown>[] = [];
@@ -175,5 +235,5 @@ if (!a["no-ablation"]) {
     ]),
   );
 }
-const file = await writeRecord(gpu, "rl", { throughput, ablation, args: a });
+const file = await writeRecord(gpu, "rl", { throughput, profiles, ablation, args: a });
 console.log(`\nrecord: ${file}`);

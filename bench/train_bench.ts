@@ -11,7 +11,8 @@
  * algorithms/flops.ts); the GPU time of one step by kernel (timestamp queries), which shows what limits it;
  * sampling tokens/s (64 prompts of 8 tokens, 32 new tokens for xs and 64 for s, KV cache, EOS held off so every row
  * runs the full length); and the same model, step and sampling in PyTorch (bench/peers/train_peer.py, 2 threads:
- * the machine's cores; on a busy machine OpenMP's barriers make 2 threads slower than 1, try --peer-threads 1),
+ * the machine's cores; on a busy machine OpenMP's barriers make 2 threads slower than 1, try --peer-threads 1;
+ * started without OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE, so at its best, with its BLAS kernel printed),
  * with the ratio ours / PyTorch of throughputs. Our steps and the peer's alternate, one each, so on a shared machine
  * both see the same load; the load average is recorded. Matmuls are autotuned for the model's shapes first. A JSON
  * record goes to bench/results/.
@@ -53,6 +54,8 @@ interface PeerInfo {
   torch: string;
   threads: number;
   params: number;
+  /** The BLAS kernel OpenBLAS picked for this CPU, from threadpoolctl (bench/peers/blas_info.py). */
+  blas_kernel: string;
 }
 
 /** Starts the PyTorch peer for one model and batch; null, with the reason printed once, when it is missing. */
@@ -63,6 +66,8 @@ async function startPeer(config: Record<string, number>) {
     console.log(`PyTorch peer unavailable: ${peer.missing}; ${PYTHON_PEER_HELP}`);
     return null;
   }
+  const unset = Object.entries(peer.envUnset).map(([k, v]) => `${k}=${v}`).join(" ") || "nothing";
+  console.log(`PyTorch peer: BLAS ${peer.info.blas_kernel} (its environment without ${unset})`);
   return peer;
 }
 
@@ -212,7 +217,7 @@ async function benchPreset(preset: GptPresetName): Promise<Record<string, unknow
     sampling: { batch: SAMPLE_B, prompt_len: PROMPT, new_tokens: newTokens, ms: sampling.ours, submits },
     sampling_tokens_per_s: sTokens,
     sampling_gflops: sGflops,
-    peer: peer ? { ...peer.info, step_ms: train.theirs, sample_ms: sampling.theirs } : null,
+    peer: peer ? { ...peer.info, env_unset: peer.envUnset, step_ms: train.theirs, sample_ms: sampling.theirs } : null,
     ratio,
   };
 }

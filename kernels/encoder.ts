@@ -262,6 +262,7 @@ export class StepEncoder {
       const ts = new BigUint64Array(tsStaging.getMappedRange().slice(0));
       tsStaging.destroy();
       this.#timings = this.#queryNames.map((kernel, i) => ({ kernel, ms: Number(ts[2 * i + 1] - ts[2 * i]) / 1e6 }));
+      gpu.profiler?.record(this.label, this.#timings);
     }
     this.#querySet?.destroy();
   }

@@ -8,8 +8,8 @@
  * Environment:
  * - `WEBGPU_ADAPTER=high-performance|low-power|fallback` picks the adapter (default: high-performance).
  * - `DENO_WEBGPU_BACKEND=vulkan|gl|metal|dx12` is read by Deno itself to force a backend (never set it empty).
- * - `LP_NATIVE_VECTOR_WIDTH=128|256|512` is llvmpipe's SIMD width; unset, it is set to 512 on a CPU with AVX-512
- *   before the adapter is created (see `vector_width.ts`).
+ * - `LP_NATIVE_VECTOR_WIDTH=128|256|512` is llvmpipe's SIMD width (Mesa's default, 256 bits on x86-64 CPUs with
+ *   AVX, when unset); a width that is set gets a shader cache of its own (see `vector_width.ts`).
  *
  * @example
  * ```ts
@@ -20,7 +20,7 @@
  * @module
  */
 import { type DType, Tensor, type TypedArrayOf } from "./tensor.ts";
-import { StepEncoder } from "./encoder.ts";
+import { type DispatchTiming, StepEncoder } from "./encoder.ts";
 import { chooseVectorWidth, type VectorWidthChoice } from "./vector_width.ts";
 
 /** What a run records about the adapter it ran on. */
@@ -38,7 +38,7 @@ export interface AdapterRecord {
   preference: string;
   features: string[];
   limits: Record<string, number>;
-  /** llvmpipe's vector width as we asked for it (`LP_NATIVE_VECTOR_WIDTH`), and why; no driver but llvmpipe reads it. */
+  /** llvmpipe's vector width as asked for (`LP_NATIVE_VECTOR_WIDTH`), the CPU's, and why; only llvmpipe reads it. */
   vectorWidth: VectorWidthChoice;
   deno: string;
   os: string;
@@ -71,6 +71,12 @@ export class NoAdapterError extends Error {
   }
 }
 
+/** Receives the GPU times of every profiled submit (see {@link Gpu.profiler}). */
+export interface KernelProfiler {
+  /** Called after a profiled encoder's submit, with its label and its dispatches' times. */
+  record(label: string, timings: readonly DispatchTiming[]): void;
+}
+
 /** The device and the caches every op shares. */
 export class Gpu {
   /** Pipeline cache: WGSL source + entry + constants -> pipeline and its layout. */
@@ -83,6 +89,12 @@ export class Gpu {
   readonly hasTimestamps: boolean;
   /** Validation or out-of-memory errors reported by the device since the last check. */
   readonly errors: GPUError[] = [];
+  /**
+   * When set (and the adapter has timestamps), every encoder is profiled and reports its timings here: how a
+   * benchmark sees where a whole algorithm's time goes (bench/rl_bench.ts). Profiling times each dispatch in a
+   * pass of its own and adds a round trip per submit, so leave it null outside profiles.
+   */
+  profiler: KernelProfiler | null = null;
   #bufferIds = new WeakMap<GPUBuffer, number>();
   #nextId = 1;
 
@@ -155,7 +167,7 @@ export class Gpu {
 
   /** A new step encoder: record many dispatches, then submit them once. */
   encoder(label = "step", options: { profile?: boolean } = {}): StepEncoder {
-    return new StepEncoder(this, label, options);
+    return new StepEncoder(this, label, { profile: options.profile ?? this.profiler !== null });
   }
 
   /** Reads a tensor back (one queue round trip, about 11.5 ms in Deno). */

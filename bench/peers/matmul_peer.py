@@ -19,6 +19,8 @@ import re
 import sys
 import time
 
+from blas_info import blas_info, blas_kernel
+
 
 def load_peers(threads):
     """The available peers as {name: (matmul, random array maker, transpose, info)}, and why others are missing."""
@@ -75,6 +77,8 @@ def main():
     blas_lib = os.path.realpath("/etc/alternatives/libblas.so.3-x86_64-linux-gnu")
     info = {"python": platform.python_version(), "libblas": blas_lib if os.path.exists(blas_lib) else "unknown"}
     info.update({name: peer[3] for name, peer in peers.items()})
+    info["blas_runtime"] = blas_info()
+    info["blas_kernel"] = blas_kernel(info["blas_runtime"])
     info.update({name: {"missing": why} for name, why in missing.items()})
     print(json.dumps(info), flush=True)
     torch_mod = sys.modules.get("torch")

@@ -21,6 +21,8 @@ import time
 import torch
 import torch.nn.functional as F
 
+from blas_info import blas_info, blas_kernel
+
 
 class Gpt(torch.nn.Module):
     def __init__(self, vocab, ctx, d, layers, heads):
@@ -118,7 +120,8 @@ def main():
         return {"ms": (time.perf_counter() - t0) * 1e3}
 
     info = {"torch": torch.__version__, "threads": torch.get_num_threads(),
-            "params": sum(p.numel() for p in model.parameters())}
+            "params": sum(p.numel() for p in model.parameters()), "blas_runtime": blas_info()}
+    info["blas_kernel"] = blas_kernel(info["blas_runtime"])
     print(json.dumps(info), flush=True)
     ops = {"train": step, "sample": generate}
     for line in sys.stdin:
