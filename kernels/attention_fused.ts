@@ -10,6 +10,12 @@
  * same arithmetic with 2·hd/4 vec4 loads per (query, key) pair. The code is specialised per head size (hd/4 vec4
  * registers, or hd scalars when hd % 4 != 0), so q, the accumulators and the gradients live in registers.
  *
+ * Row blocks: the training kernels give each invocation R consecutive rows (queries in the forward and the query
+ * backward, keys in the key backward), so each key (or query) row loaded from storage serves R rows. On llvmpipe a
+ * storage load is a loop over the SIMD lanes, so loads, not arithmetic, set the time, and R divides them (R = 1 is
+ * the one-row kernel). Each row's arithmetic is the one-row kernel's, in the same order, so every R gives the same
+ * bits (attention_test.ts checks it): a row skips the keys it cannot see with a branch, not with a mask in the sums.
+ *
  * Determinism: every sum runs over keys (or queries) in ascending order in one invocation; no atomics.
  * @module
  */
@@ -45,19 +51,24 @@ function dots(l: HeadLayout, a: (i: number) => string, b: (i: number) => string)
  * q, k and v sit at h·n, C + h·n and 2C + h·n of its row.
  */
 const PRELUDE = /* wgsl */ `
-  let t = g.x; let h = g.y; let b = g.z;
-  if (t >= p.t) { return; }
+  let tb = g.x * R; let h = g.y; let b = g.z;
+  if (tb >= p.t) { return; }
   let rs = 3u * p.c;
   let row0 = b * p.t * rs + h * N; // q of (b, position 0, head h)
   let stat = (b * p.heads + h) * p.t; // lse / D of (b, h, position 0)
 `;
 
-/** The opening of a training-attention kernel: head size, one invocation per (position t, head h, sequence b). */
-function entry(l: HeadLayout): string {
+/**
+ * The opening of a training-attention kernel: head size, R rows per invocation, one invocation per (block of R
+ * positions, head h, sequence b); `tb` is the block's first position, and row r is at `t_r = min(tb + r, T - 1)`
+ * (a block's rows past the end repeat the last one and write nothing).
+ */
+function entry(l: HeadLayout, rows: number): string {
   return /* wgsl */ `
 const N: u32 = ${l.n}u;
 @compute @workgroup_size(64)
-fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}`;
+fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}
+  ${range(rows).map((r) => `let t${r} = min(tb + ${r}u, p.t - 1u);`).join("\n  ")}`;
 }
 
 /** Where {@link attendWgsl} finds a query's keys and values and puts its output. */
@@ -101,67 +112,118 @@ export function attendWgsl(l: HeadLayout, o: AttendSource): string {
   ${perTerm(l, (i) => `y[yo + ${i}u] = a${i} * inv;`)}`;
 }
 
-/** Forward: y row and lse of query t. Buffers qkv (read), y (rw), lse (rw); params t, c, heads, scale. */
-export function forwardWgsl(l: HeadLayout): string {
-  const attend = attendWgsl(l, {
-    last: "t",
-    keyRow: "row0 + s * rs + p.c",
-    key: (i) => `qkv[ko + ${i}u]`,
-    value: (i) => `qkv[ko + p.c + ${i}u]`,
-    yRow: "(b * p.t + t) * p.c + h * N",
-  });
-  return /* wgsl */ `${entry(l)}
-  let qo = row0 + t * rs;${attend}
-  lse[stat + t] = m + log(l);
+/** Term i of a head row as the local `name{r}_{i}` (row r of a block). */
+const at = (name: string, r: number) => (i: number) => `${name}${r}_${i}`;
+
+/** Statements per row r of a block, joined at `pad`. */
+const perRow = (rows: number, f: (r: number) => string, pad = "\n  ") => range(rows).map(f).join(pad);
+
+/**
+ * Forward: y rows and lse of R queries. Buffers qkv (read), y (rw), lse (rw); params t, c, heads, scale. Per row,
+ * the arithmetic of {@link attendWgsl}: q scaled first, the online softmax over keys 0..t_r ascending, y = a / l.
+ */
+export function forwardWgsl(l: HeadLayout, rows = 1): string {
+  const rowStep = (r: number) =>
+    /* wgsl */ `if (s <= t${r}) {
+      let sc = ${dots(l, at("q", r), at("k", 0))};
+      let mn = max(m${r}, sc);
+      let corr = exp(m${r} - mn);
+      let e = exp(sc - mn);
+      l${r} = l${r} * corr + e;
+      ${perTerm(l, (i) => `a${r}_${i} = a${r}_${i} * corr + e * v0_${i};`, "\n      ")}
+      m${r} = mn;
+    }`;
+  const store = (r: number) =>
+    /* wgsl */ `if (tb + ${r}u < p.t) {
+    let inv = 1.0 / l${r};
+    let yo = (b * p.t + t${r}) * p.c + h * N;
+    ${perTerm(l, (i) => `y[yo + ${i}u] = a${r}_${i} * inv;`, "\n    ")}
+    lse[stat + t${r}] = m${r} + log(l${r});
+  }`;
+  return /* wgsl */ `const R: u32 = ${rows}u;${entry(l, rows)}
+  ${perRow(rows, (r) => perTerm(l, (i) => `let q${r}_${i} = qkv[row0 + t${r} * rs + ${i}u] * p.scale;`))}
+  ${perRow(rows, (r) => `var m${r} = -3.0e38;\n  var l${r} = 0.0;`)}
+  ${perRow(rows, (r) => perTerm(l, (i) => `var a${r}_${i} = ${l.ty}(0.0);`))}
+  for (var s = 0u; s <= t${rows - 1}; s++) {
+    let ko = row0 + s * rs + p.c;
+    ${perTerm(l, (i) => `let k0_${i} = qkv[ko + ${i}u];`, "\n    ")}
+    ${perTerm(l, (i) => `let v0_${i} = qkv[ko + p.c + ${i}u];`, "\n    ")}
+    ${perRow(rows, rowStep, "\n    ")}
+  }
+  ${perRow(rows, store)}
 }`;
 }
 
 /**
- * Backward, query side: dq of query t, and D_t = dy_t · y_t (= Σ_s P·dP) for the key side. Buffers qkv, y, dy,
+ * Backward, query side: dq of R queries, and D_t = dy_t · y_t (= Σ_s P·dP) for the key side. Buffers qkv, y, dy,
  * lse (read), dqkv (rw, the q part), dstat (rw); params t, c, heads, scale.
  */
-export function backwardQueryWgsl(l: HeadLayout): string {
-  return /* wgsl */ `${entry(l)}
-  let qo = row0 + t * rs;
-  let yo = (b * p.t + t) * p.c + h * N;
-  ${perTerm(l, (i) => `let q${i} = qkv[qo + ${i}u] * p.scale;`)}
-  ${perTerm(l, (i) => `let dy${i} = dy[yo + ${i}u];`)}
-  let dd = ${dots(l, (i) => `dy${i}`, (i) => `y[yo + ${i}u]`)};
-  let lt = lse[stat + t];
-  ${perTerm(l, (i) => `var g${i} = ${l.ty}(0.0);`)}
-  for (var s = 0u; s <= t; s++) {
+export function backwardQueryWgsl(l: HeadLayout, rows = 1): string {
+  const setup = (r: number) =>
+    /* wgsl */ `let qo${r} = row0 + t${r} * rs;
+  let yo${r} = (b * p.t + t${r}) * p.c + h * N;
+  ${perTerm(l, (i) => `let q${r}_${i} = qkv[qo${r} + ${i}u] * p.scale;`)}
+  ${perTerm(l, (i) => `let dy${r}_${i} = dy[yo${r} + ${i}u];`)}
+  let dd${r} = ${dots(l, at("dy", r), (i) => `y[yo${r} + ${i}u]`)};
+  let lt${r} = lse[stat + t${r}];
+  ${perTerm(l, (i) => `var g${r}_${i} = ${l.ty}(0.0);`)}`;
+  const rowStep = (r: number) =>
+    /* wgsl */ `if (s <= t${r}) {
+      let pr = exp(${dots(l, at("q", r), at("k", 0))} - lt${r});
+      let ds = pr * (${dots(l, at("dy", r), at("v", 0))} - dd${r});
+      ${perTerm(l, (i) => `g${r}_${i} += ds * k0_${i};`, "\n      ")}
+    }`;
+  const store = (r: number) =>
+    /* wgsl */ `if (tb + ${r}u < p.t) {
+    ${perTerm(l, (i) => `dqkv[qo${r} + ${i}u] = g${r}_${i} * p.scale;`, "\n    ")}
+    dstat[stat + t${r}] = dd${r};
+  }`;
+  return /* wgsl */ `const R: u32 = ${rows}u;${entry(l, rows)}
+  ${perRow(rows, setup)}
+  for (var s = 0u; s <= t${rows - 1}; s++) {
     let ko = row0 + s * rs + p.c;
-    let pr = exp(${dots(l, (i) => `q${i}`, (i) => `qkv[ko + ${i}u]`)} - lt);
-    let ds = pr * (${dots(l, (i) => `dy${i}`, (i) => `qkv[ko + p.c + ${i}u]`)} - dd);
-    ${perTerm(l, (i) => `g${i} += ds * qkv[ko + ${i}u];`, "\n    ")}
+    ${perTerm(l, (i) => `let k0_${i} = qkv[ko + ${i}u];`, "\n    ")}
+    ${perTerm(l, (i) => `let v0_${i} = qkv[ko + p.c + ${i}u];`, "\n    ")}
+    ${perRow(rows, rowStep, "\n    ")}
   }
-  ${perTerm(l, (i) => `dqkv[qo + ${i}u] = g${i} * p.scale;`)}
-  dstat[stat + t] = dd;
+  ${perRow(rows, store)}
 }`;
 }
 
 /**
- * Backward, key side: dk and dv of key s (invocation index t is the key here), summing over the queries that see
- * it (t ≥ s) in ascending order. Buffers qkv, dy, lse, dstat (read), dqkv (rw, the k and v parts); same params.
+ * Backward, key side: dk and dv of R keys (the block's positions are keys here), each summing over the queries that
+ * see it (q ≥ its position) in ascending order. Buffers qkv, dy, lse, dstat (read), dqkv (rw, the k and v parts).
  */
-export function backwardKeyWgsl(l: HeadLayout): string {
-  return /* wgsl */ `${entry(l)}
-  let ko = row0 + t * rs + p.c; // key row s = t
-  ${perTerm(l, (i) => `let k${i} = qkv[ko + ${i}u];`)}
-  ${perTerm(l, (i) => `let v${i} = qkv[ko + p.c + ${i}u];`)}
-  ${perTerm(l, (i) => `var gk${i} = ${l.ty}(0.0);`)}
-  ${perTerm(l, (i) => `var gv${i} = ${l.ty}(0.0);`)}
-  for (var q = t; q < p.t; q++) {
+export function backwardKeyWgsl(l: HeadLayout, rows = 1): string {
+  const setup = (r: number) =>
+    /* wgsl */ `let ko${r} = row0 + t${r} * rs + p.c; // key row t${r}
+  ${perTerm(l, (i) => `let k${r}_${i} = qkv[ko${r} + ${i}u];`)}
+  ${perTerm(l, (i) => `let v${r}_${i} = qkv[ko${r} + p.c + ${i}u];`)}
+  ${perTerm(l, (i) => `var gk${r}_${i} = ${l.ty}(0.0);`)}
+  ${perTerm(l, (i) => `var gv${r}_${i} = ${l.ty}(0.0);`)}`;
+  const rowStep = (r: number) =>
+    /* wgsl */ `if (q >= t${r}) {
+      let pr = exp(${dots(l, at("qq", 0), at("k", r))} - lq);
+      let ds = pr * (${dots(l, at("dy", 0), at("v", r))} - dq);
+      ${perTerm(l, (i) => `gv${r}_${i} += pr * dy0_${i};`, "\n      ")}
+      ${perTerm(l, (i) => `gk${r}_${i} += ds * qq0_${i};`, "\n      ")}
+    }`;
+  const store = (r: number) =>
+    /* wgsl */ `if (tb + ${r}u < p.t) {
+    ${perTerm(l, (i) => `dqkv[ko${r} + ${i}u] = gk${r}_${i};`, "\n    ")}
+    ${perTerm(l, (i) => `dqkv[ko${r} + p.c + ${i}u] = gv${r}_${i};`, "\n    ")}
+  }`;
+  return /* wgsl */ `const R: u32 = ${rows}u;${entry(l, rows)}
+  ${perRow(rows, setup)}
+  for (var q = tb; q < p.t; q++) {
     let qo = row0 + q * rs;
     let yo = (b * p.t + q) * p.c + h * N;
-    ${perTerm(l, (i) => `let qq${i} = qkv[qo + ${i}u] * p.scale;`, "\n    ")}
-    ${perTerm(l, (i) => `let dy${i} = dy[yo + ${i}u];`, "\n    ")}
-    let pr = exp(${dots(l, (i) => `qq${i}`, (i) => `k${i}`)} - lse[stat + q]);
-    let ds = pr * (${dots(l, (i) => `dy${i}`, (i) => `v${i}`)} - dstat[stat + q]);
-    ${perTerm(l, (i) => `gv${i} += pr * dy${i};`, "\n    ")}
-    ${perTerm(l, (i) => `gk${i} += ds * qq${i};`, "\n    ")}
+    ${perTerm(l, (i) => `let qq0_${i} = qkv[qo + ${i}u] * p.scale;`, "\n    ")}
+    ${perTerm(l, (i) => `let dy0_${i} = dy[yo + ${i}u];`, "\n    ")}
+    let lq = lse[stat + q];
+    let dq = dstat[stat + q];
+    ${perRow(rows, rowStep, "\n    ")}
   }
-  ${perTerm(l, (i) => `dqkv[ko + ${i}u] = gk${i};`)}
-  ${perTerm(l, (i) => `dqkv[ko + p.c + ${i}u] = gv${i};`)}
+  ${perRow(rows, store)}
 }`;
 }

@@ -21,6 +21,21 @@
 /** How an operand is loaded (see the module doc). */
 export type LoadMode = "s" | "k4" | "x4";
 
+/**
+ * What a kernel's epilogue is specialised for, or "general". A specialised kernel writes each full block straight
+ * from its accumulators, unrolled, with the arithmetic of matmul_epilogue.ts's `finish` for these settings fixed
+ * at compile time: v = act(fma(alpha, acc, bias or 0)), then fma(beta, out, v) when accumulating. Blocks at the
+ * matrix edge, and "general" kernels, run `finish` per output in a loop (its private array and per-output calls
+ * cost about a third of a 4096 x 128 x 128 product). Both paths compute the same expression, so the same bits.
+ */
+export type Epilogue = "general" | { bias: boolean; act: "none" | "relu" | "gelu"; accumulate: boolean };
+
+/** A short tag naming an epilogue in kernel names: "" for general, else e.g. "_eb-g-" (bias, gelu). */
+export function epilogueTag(e: Epilogue): string {
+  if (e === "general") return "";
+  return `_e${e.bias ? "b" : "-"}${e.act === "none" ? "-" : e.act[0]}${e.accumulate ? "a" : "-"}`;
+}
+
 /** What a register-block kernel is specialised for. */
 export interface RegBlockSpec {
   /** Output rows and columns per invocation. */
@@ -32,6 +47,8 @@ export interface RegBlockSpec {
   /** Load mode of A and of B. */
   va: LoadMode;
   vb: LoadMode;
+  /** The epilogue (default general). */
+  epilogue?: Epilogue;
 }
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
@@ -109,6 +126,35 @@ export function regBlockWgsl(s: RegBlockSpec): string {
   }
   const accs = range(rm).flatMap((r) => range(rn).map((c) => `acc${r}_${c}`));
   const ind = (lines: string[], n: number) => lines.map((l) => " ".repeat(n) + l).join("\n");
+  // A full block's outputs written straight from the registers (the measured cost of the general loop, with its
+  // private array and one `finish` per output, is about a third of a 4096 x 128 x 128 product).
+  const epi = s.epilogue ?? "general";
+  const direct: string[] = [];
+  if (epi !== "general") {
+    for (const c of range(rn)) direct.push(`let bv${c} = ${epi.bias ? `bias[c0 + ${c}u]` : "0.0"};`);
+    const act = (x: string) => (epi.act === "gelu" ? `gelu(${x})` : epi.act === "relu" ? `max(${x}, 0.0)` : x);
+    for (const r of range(rm)) {
+      direct.push(`let o${r} = oBase + (r0 + ${r}u) * p.n + c0;`);
+      for (const c of range(rn)) {
+        const v = act(`fma(p.alpha, acc${r}_${c}, bv${c})`), o = `o${r} + ${c}u`;
+        direct.push(`out[${o}] = ${epi.accumulate ? `fma(p.beta, out[${o}], ${v})` : v};`);
+      }
+    }
+  }
+  const general = /* wgsl */ `var accs = array<f32, ${rm * rn}>(${accs.join(", ")});
+  for (var i = 0u; i < ${rm * rn}u; i++) {
+    let row = r0 + i / ${rn}u;
+    let col = c0 + i % ${rn}u;
+    if (row < p.m && col < p.n) {
+      let o = oBase + row * p.n + col;
+      out[o] = finish(accs[i], col, o);
+    }
+  }`;
+  const epilogue = epi === "general" ? general : /* wgsl */ `if (r0 + ${rm}u <= p.m && c0 + ${rn}u <= p.n) {
+${ind(direct, 4)}
+    return;
+  }
+  ${general}`;
   // The epilogue loops over a private copy of the block: unrolled, its RM·RN inlined copies of `finish` (each with
   // per-lane load and store loops on llvmpipe) took most of the compile time.
   return /* wgsl */ `
@@ -126,14 +172,6 @@ ${ind(accs.map((x) => `var ${x} = 0.0;`), 2)}
 ${ind(outer, 4)}
 ${ind(inner.flat(), 4)}
   }
-  var accs = array<f32, ${rm * rn}>(${accs.join(", ")});
-  for (var i = 0u; i < ${rm * rn}u; i++) {
-    let row = r0 + i / ${rn}u;
-    let col = c0 + i % ${rn}u;
-    if (row < p.m && col < p.n) {
-      let o = oBase + row * p.n + col;
-      out[o] = finish(accs[i], col, o);
-    }
-  }
+  ${epilogue}
 }`;
 }

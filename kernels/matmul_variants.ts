@@ -19,7 +19,7 @@ import type { StepEncoder } from "./encoder.ts";
 import { type Kernel, kernel } from "./kernel.ts";
 import type { Tensor } from "./tensor.ts";
 import { FINISH_WGSL, MATMUL_PARAMS } from "./matmul_epilogue.ts";
-import { type LoadMode, regBlockWgsl } from "./matmul_regblock.ts";
+import { type Epilogue, epilogueTag, type LoadMode, regBlockWgsl } from "./matmul_regblock.ts";
 import { tiledWgsl } from "./matmul_tiled.ts";
 
 /** A resolved problem: sizes and batch strides in elements (0 = broadcast). */
@@ -121,14 +121,21 @@ export function loadModes(v: VariantInfo, s: MatmulShape, transA: boolean, trans
  * The kernel of variant `v` for this form and shape. Register blocks are compiled once per pair of load modes
  * (scalar loads serve every form through run-time strides); tiled kernels once per tile size.
  */
-export function variantKernel(v: VariantInfo, s: MatmulShape, transA: boolean, transB: boolean): Kernel {
+export function variantKernel(
+  v: VariantInfo,
+  s: MatmulShape,
+  transA: boolean,
+  transB: boolean,
+  epilogue: Epilogue = "general",
+): Kernel {
   if (v.family === "reference") return naive;
   const [va, vb]: [LoadMode, LoadMode] = v.family === "register" ? loadModes(v, s, transA, transB) : ["s", "s"];
-  const name = `matmul_${v.name}${va === "s" ? "" : "_a" + va}${vb === "s" ? "" : "_b" + vb}`;
+  const epi = v.family === "register" ? epilogue : "general";
+  const name = `matmul_${v.name}${va === "s" ? "" : "_a" + va}${vb === "s" ? "" : "_b" + vb}${epilogueTag(epi)}`;
   let k = cache.get(name);
   if (!k) {
     const body = v.family === "register"
-      ? regBlockWgsl({ rm: v.rm, rn: v.rn, wgx: v.wgx, wgy: v.wgy, va, vb })
+      ? regBlockWgsl({ rm: v.rm, rn: v.rn, wgx: v.wgx, wgy: v.wgy, va, vb, epilogue: epi })
       : tiledWgsl({ bm: v.rm, bn: v.rn, bk: v.bk });
     const a = va === "s" ? "read" : "read:vec4<f32>", b = vb === "s" ? "read" : "read:vec4<f32>";
     k = kernel({ name, buffers: { a, b, bias: "read", out: "rw" }, params: MATMUL_PARAMS, code: FINISH_WGSL + body });
@@ -152,8 +159,14 @@ export interface DispatchArgs {
   params: Record<keyof typeof MATMUL_PARAMS, number>;
 }
 
+/** The epilogue register blocks specialise for these parameters (matmul_regblock.ts `Epilogue`). */
+export function epilogueFor(p: DispatchArgs["params"]): Epilogue {
+  const act = (["none", "relu", "gelu"] as const)[p.act];
+  return { bias: p.hasBias === 1, act, accumulate: p.beta !== 0 };
+}
+
 /** Records one dispatch of variant `v`. */
 export function dispatchVariant(enc: StepEncoder, v: VariantInfo, s: MatmulShape, d: DispatchArgs): void {
-  const k = variantKernel(v, s, d.params.transA === 1, d.params.transB === 1);
+  const k = variantKernel(v, s, d.params.transA === 1, d.params.transB === 1, epilogueFor(d.params));
   enc.dispatch(k, { a: d.a, b: d.b, bias: d.bias, out: d.out }, d.params, variantGrid(v, s));
 }
