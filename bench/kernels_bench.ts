@@ -23,8 +23,8 @@
  *
  * What limits the matmul on a 2-core llvmpipe (Mesa's CPU rasteriser), against OpenBLAS on the same cores: every
  * storage load is a loop over the 8 SIMD lanes with an exec-mask test and a bounds check (no gathers, no uniform
- * fast path in Mesa 22), so a load costs tens of instructions to an fma's one; vectors are 256 bits (8 lanes,
- * while the CPU may have AVX-512); two threads, one workgroup each; no shared-memory benefit (workgroup loads take
+ * fast path in Mesa 22), so a load costs tens of instructions to an fma's one; vectors are 256 bits (8 lanes;
+ * 512, which LP_NATIVE_VECTOR_WIDTH=512 gives on a CPU with AVX-512, is slower for these kernels); two threads, one workgroup each; no shared-memory benefit (workgroup loads take
  * the same lane loop, barriers are coroutine switches); the register block's 256 accumulators spill to the stack;
  * and blocks beyond 16 x 16 take minutes to compile. OpenBLAS instead runs hand-scheduled AVX-512 kernels with
  * packed panels in cache.

@@ -25,8 +25,10 @@
  * per CPU-second at 1024 (so about 16-24 GFLOP/s on an idle 2-core machine), against about 90 for OpenBLAS; with
  * its loads moved out of the k loop (a timing experiment, wrong results) it reaches about 50, so the loads take
  * about 85% of the time, A's and B's alike (no uniform-address fast path in Mesa 22). Further: 256-bit vectors
- * (8 lanes, though the CPU may have AVX-512); two threads, one workgroup each; the 256 accumulators spill to the
- * stack; workgroup memory gives no reuse benefit (its loads take the same lane loop, barriers are coroutine
+ * (8 lanes; 512-bit vectors, which Mesa gives when asked on a CPU with AVX-512, made every block size slower here,
+ * 19.7 against 34.2 GFLOP/s at best: see kernels/vector_width.ts); two threads, one workgroup each; the 256
+ * accumulators spill to the stack; the epilogue (a third of the time at K = 128 before full blocks were written
+ * straight from the registers, matmul_regblock.ts `Epilogue`); workgroup memory gives no reuse benefit (its loads take the same lane loop, barriers are coroutine
  * switches, and WebGPU's zero-initialisation makes large tiles slow to compile); and larger blocks, which would
  * load less per fma, take from tens of seconds (32 x 16) to minutes (32 x 32) to compile.
  *
