@@ -8,10 +8,10 @@
  * before `requestAdapter` and records what the CPU has and what was asked for.
  *
  * We leave the width to Mesa unless the user sets it, because 512 bits is slower for our kernels on the AMD EPYC
- * (AVX-512) our machines and CI run on: a training step of the `s` GPT takes 2.70 s at 512 bits against 1.44 s at
- * 256, and the best matmul at 4096 x 128 x 128 reaches 19.7 GFLOP/s against 34.2 (bench/results/, README). Each
- * invocation's registers become 16-lane vectors, so the register blocks spill twice the bytes, while a storage
- * load still costs one scalar load per lane.
+ * (AVX-512) our machines and CI run on: a training step of the `s` GPT takes 1.48 s at 512 bits against 1.23 s at
+ * 256, sampling 1.22 s against 0.70 s (bench/results/train-2026-12-07T16-*), and a standalone register-block matmul
+ * at 4096 x 128 x 128 reaches 19.7 GFLOP/s against 34.2. Each invocation's registers become 16-lane vectors, so the
+ * register blocks spill twice the bytes, while a storage load still costs one scalar load per lane.
  *
  * Mesa's on-disk shader cache does not key its entries by the width (measured: with a cache filled at 256 bits, a
  * run that asks for 512 loads the 256-bit code, reports "512 bits" and runs at 256-bit speed). So a width the user
