@@ -185,7 +185,9 @@ export const PEER_ENV_UNSET = ["OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"] as const
 export function peerEnv(): { env: Record<string, string>; unset: Record<string, string> } {
   const env = Deno.env.toObject(), unset: Record<string, string> = {};
   for (const k of PEER_ENV_UNSET) {
-    if (k in env) [unset[k]] = [env[k], delete env[k]];
+    if (!(k in env)) continue;
+    unset[k] = env[k];
+    delete env[k];
   }
   return { env, unset };
 }

@@ -142,16 +142,8 @@ for (const preset of presets) {
   if (gpu.hasTimestamps) {
     const prof = new PhaseProfile(), n = 2;
     gpu.profiler = prof;
-    const cfg = resolveConfig(PPO_SCHEMA, {
-      sets: [
-        `iterations=${n}`,
-        `maxPromptLen=${MAX_PROMPT}`,
-        `generation.maxNewTokens=${MAX_NEW}`,
-        `batchSize=${B}`,
-        `minibatches=${M}`,
-      ],
-    });
-    await trainPpo(cfg, { policy, task, scorer: rmScorer, rewardModel: rm });
+    // The timed run's configuration, for n iterations.
+    await trainPpo({ ...ppoCfg, iterations: n }, { policy, task, scorer: rmScorer, rewardModel: rm });
     gpu.profiler = null;
     profiles.push({ preset, algo: "PPO", phases: prof.summary(n) });
   }

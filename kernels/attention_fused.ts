@@ -71,6 +71,53 @@ fn main(@builtin(global_invocation_id) g: vec3u) {${PRELUDE}
   ${range(rows).map((r) => `let t${r} = min(tb + ${r}u, p.t - 1u);`).join("\n  ")}`;
 }
 
+/** Term i of a head row as the local `name{r}_{i}` (row r of a block). */
+const at = (name: string, r: number) => (i: number) => `${name}${r}_${i}`;
+
+/** Statements per row r of a block, joined at `pad`. */
+const perRow = (rows: number, f: (r: number) => string, pad = "\n  ") => range(rows).map(f).join(pad);
+
+/** The names one step of the online softmax reads and updates (see {@link softmaxStep}). */
+interface SoftmaxNames {
+  /** Term i of the (scaled) query, of the key and of the value. */
+  q: (i: number) => string;
+  key: (i: number) => string;
+  value: (i: number) => string;
+  /** The running max, the running sum and term i of the weighted values. */
+  m: string;
+  l: string;
+  a: (i: number) => string;
+}
+
+/**
+ * One key of the online softmax: the score, then the running sums rescaled when the maximum grows. The training
+ * forward (per row of a block) and the decode step both generate it here, so their arithmetic is the same to the bit.
+ */
+function softmaxStep(l: HeadLayout, n: SoftmaxNames, pad: string): string {
+  return [
+    `let sc = ${dots(l, n.q, n.key)};`,
+    `let mn = max(${n.m}, sc);`,
+    `let corr = exp(${n.m} - mn);`,
+    `let e = exp(sc - mn);`,
+    `${n.l} = ${n.l} * corr + e;`,
+    ...range(l.n).map((i) => `${n.a(i)} = ${n.a(i)} * corr + e * ${n.value(i)};`),
+    `${n.m} = mn;`,
+  ].join(pad);
+}
+
+/**
+ * The loop over the keys 0..t_{R-1} of a block of query rows: each key row is loaded once (`k0_i`, `v0_i`) and
+ * `rowStep(r)` uses it for row r.
+ */
+function keyLoop(l: HeadLayout, rows: number, rowStep: (r: number) => string): string {
+  return /* wgsl */ `for (var s = 0u; s <= t${rows - 1}; s++) {
+    let ko = row0 + s * rs + p.c;
+    ${perTerm(l, (i) => `let k0_${i} = qkv[ko + ${i}u];`, "\n    ")}
+    ${perTerm(l, (i) => `let v0_${i} = qkv[ko + p.c + ${i}u];`, "\n    ")}
+    ${perRow(rows, rowStep, "\n    ")}
+  }`;
+}
+
 /** Where {@link attendWgsl} finds a query's keys and values and puts its output. */
 export interface AttendSource {
   /** The last visible key position (the loop variable `s` runs 0..last in ascending order). */
@@ -98,25 +145,12 @@ export function attendWgsl(l: HeadLayout, o: AttendSource): string {
   ${perTerm(l, (i) => `var a${i} = ${l.ty}(0.0);`)}
   for (var s = 0u; s <= ${o.last}; s++) {
     let ko = ${o.keyRow};
-    let sc = ${dots(l, (i) => `q${i}`, o.key)};
-    // Online softmax: rescale the running sums when the maximum grows.
-    let mn = max(m, sc);
-    let corr = exp(m - mn);
-    let e = exp(sc - mn);
-    l = l * corr + e;
-    ${perTerm(l, (i) => `a${i} = a${i} * corr + e * ${o.value(i)};`, "\n    ")}
-    m = mn;
+    ${softmaxStep(l, { q: (i) => `q${i}`, key: o.key, value: o.value, m: "m", l: "l", a: (i) => `a${i}` }, "\n    ")}
   }
   let inv = 1.0 / l;
   let yo = ${o.yRow};
   ${perTerm(l, (i) => `y[yo + ${i}u] = a${i} * inv;`)}`;
 }
-
-/** Term i of a head row as the local `name{r}_{i}` (row r of a block). */
-const at = (name: string, r: number) => (i: number) => `${name}${r}_${i}`;
-
-/** Statements per row r of a block, joined at `pad`. */
-const perRow = (rows: number, f: (r: number) => string, pad = "\n  ") => range(rows).map(f).join(pad);
 
 /**
  * Forward: y rows and lse of R queries. Buffers qkv (read), y (rw), lse (rw); params t, c, heads, scale. Per row,
@@ -125,13 +159,13 @@ const perRow = (rows: number, f: (r: number) => string, pad = "\n  ") => range(r
 export function forwardWgsl(l: HeadLayout, rows = 1): string {
   const rowStep = (r: number) =>
     /* wgsl */ `if (s <= t${r}) {
-      let sc = ${dots(l, at("q", r), at("k", 0))};
-      let mn = max(m${r}, sc);
-      let corr = exp(m${r} - mn);
-      let e = exp(sc - mn);
-      l${r} = l${r} * corr + e;
-      ${perTerm(l, (i) => `a${r}_${i} = a${r}_${i} * corr + e * v0_${i};`, "\n      ")}
-      m${r} = mn;
+      ${
+      softmaxStep(
+        l,
+        { q: at("q", r), key: at("k", 0), value: at("v", 0), m: `m${r}`, l: `l${r}`, a: at("a", r) },
+        "\n      ",
+      )
+    }
     }`;
   const store = (r: number) =>
     /* wgsl */ `if (tb + ${r}u < p.t) {
@@ -144,12 +178,7 @@ export function forwardWgsl(l: HeadLayout, rows = 1): string {
   ${perRow(rows, (r) => perTerm(l, (i) => `let q${r}_${i} = qkv[row0 + t${r} * rs + ${i}u] * p.scale;`))}
   ${perRow(rows, (r) => `var m${r} = -3.0e38;\n  var l${r} = 0.0;`)}
   ${perRow(rows, (r) => perTerm(l, (i) => `var a${r}_${i} = ${l.ty}(0.0);`))}
-  for (var s = 0u; s <= t${rows - 1}; s++) {
-    let ko = row0 + s * rs + p.c;
-    ${perTerm(l, (i) => `let k0_${i} = qkv[ko + ${i}u];`, "\n    ")}
-    ${perTerm(l, (i) => `let v0_${i} = qkv[ko + p.c + ${i}u];`, "\n    ")}
-    ${perRow(rows, rowStep, "\n    ")}
-  }
+  ${keyLoop(l, rows, rowStep)}
   ${perRow(rows, store)}
 }`;
 }
@@ -180,12 +209,7 @@ export function backwardQueryWgsl(l: HeadLayout, rows = 1): string {
   }`;
   return /* wgsl */ `const R: u32 = ${rows}u;${entry(l, rows)}
   ${perRow(rows, setup)}
-  for (var s = 0u; s <= t${rows - 1}; s++) {
-    let ko = row0 + s * rs + p.c;
-    ${perTerm(l, (i) => `let k0_${i} = qkv[ko + ${i}u];`, "\n    ")}
-    ${perTerm(l, (i) => `let v0_${i} = qkv[ko + p.c + ${i}u];`, "\n    ")}
-    ${perRow(rows, rowStep, "\n    ")}
-  }
+  ${keyLoop(l, rows, rowStep)}
   ${perRow(rows, store)}
 }`;
 }
